@@ -1,0 +1,46 @@
+# Hearth — the two commands a person needs are `make run` and `make test`.
+# GPU=cuda builds llama-cpp-python with CUDA; Metal is automatic on Apple Silicon.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GPU ?=
+LLAMA_VERSION := 0.3.36
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+STAMP := $(VENV)/.installed$(if $(GPU),-$(GPU),)
+
+.PHONY: run test lint bench package package-test deb clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or newer (found %s). Set PYTHON=python3.11." % sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@bash .ci/system-deps.sh
+	$(PY) -m pip install -q --upgrade pip wheel
+ifeq ($(GPU),cuda)
+	CMAKE_ARGS="-DGGML_CUDA=on" $(PY) -m pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==$(LLAMA_VERSION)
+else ifeq ($(GPU),metal)
+	CMAKE_ARGS="-DGGML_METAL=on" $(PY) -m pip install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==$(LLAMA_VERSION)
+else ifneq ($(GPU),)
+	$(error GPU must be empty, cuda or metal, not '$(GPU)')
+endif
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/hearth
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/lint-imports
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
