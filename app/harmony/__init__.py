@@ -1,0 +1,34 @@
+"""Harmony, gpt-oss's chat format: render prompts, parse streamed replies. Pure Python."""
+
+from app.harmony.events import (
+    ContentDelta,
+    End,
+    Event,
+    PreambleDelta,
+    ReasoningDelta,
+    ToolCall,
+    event_from_dict,
+    visible_text,
+)
+from app.harmony.model import EFFORTS, Message, PromptSettings, Tool
+from app.harmony.parser import SPECIAL_TOKENS, STOP_TOKENS, StreamParser
+from app.harmony.render import render_prompt
+
+__all__ = [
+    "EFFORTS",
+    "SPECIAL_TOKENS",
+    "STOP_TOKENS",
+    "ContentDelta",
+    "End",
+    "Event",
+    "Message",
+    "PreambleDelta",
+    "PromptSettings",
+    "ReasoningDelta",
+    "StreamParser",
+    "Tool",
+    "ToolCall",
+    "event_from_dict",
+    "render_prompt",
+    "visible_text",
+]

@@ -1,0 +1,364 @@
+"""Streaming parser for gpt-oss output (the text generated after ``<|start|>assistant``).
+
+Feed it one token at a time; it returns events at once (deltas are never held back until a
+message ends; only header text is buffered, and headers are short). It never raises: the model
+can emit anything, so malformed output degrades to visible text and nothing the model wrote is
+lost. The accounting is exact: every character fed is either carried by an event (see
+``visible_text``) or is structure: a special token used as such, or a well-formed header
+(``trace=True`` records this partition; the property tests check it).
+
+How each token is read, by state:
+
+- header (after ``<|start|>``, or at the start of the stream where the role is implied):
+  text, ``<|channel|>`` and ``<|constrain|>`` accumulate; ``<|message|>`` closes it. A header
+  that does not parse (unknown role, stray words, two channels...) is shown as content. A header
+  that never gets its ``<|message|>`` (a newline, over 256 characters, another control token,
+  the end of the stream) degrades like openai/harmony's non-strict mode: the channel is taken and
+  the rest is the message's text.
+- message: text streams as a delta of the channel's kind (analysis → reasoning, final →
+  content, commentary → preamble; unknown or missing channel → content). A message with a
+  recipient is a tool call: its text is buffered and reported as ``ToolCall`` on ``<|call|>``;
+  if it ends any other way the text is shown as content instead. ``<|end|>`` ends the message,
+  ``<|start|>`` ends it implicitly and opens a header; ``<|return|>``/``<|call|>`` end the reply.
+  Other control tokens inside a message are kept as literal text.
+- between messages: ``<|start|>`` opens a header; plain text opens one too (a model that forgot
+  ``<|start|>``); a bare ``<|channel|>`` opens a header with the role implied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from app.harmony.events import (
+    ContentDelta,
+    End,
+    EndReason,
+    Event,
+    PreambleDelta,
+    ReasoningDelta,
+    ToolCall,
+)
+
+START = "<|start|>"
+END = "<|end|>"
+MESSAGE = "<|message|>"
+CHANNEL = "<|channel|>"
+CONSTRAIN = "<|constrain|>"
+RETURN = "<|return|>"
+CALL = "<|call|>"
+
+SPECIAL_TOKENS = (START, END, MESSAGE, CHANNEL, CONSTRAIN, RETURN, CALL)
+STOP_TOKENS = (RETURN, CALL)
+
+# A real header ("assistant to=functions.name<|channel|>commentary <|constrain|>json") is one
+# short line; past this the text is surely the model writing without a header: show it.
+HEADER_LIMIT = 256
+
+_CHANNEL_VALUE = re.compile(r"[^\s<]*")
+_KIND_BY_CHANNEL = {"analysis": "reasoning", "commentary": "preamble", "final": "content"}
+
+
+class _State(Enum):
+    HEADER = "header"
+    MESSAGE = "message"
+    BETWEEN = "between"
+
+
+@dataclass(frozen=True)
+class Header:
+    """A parsed message header."""
+
+    channel: str | None = None
+    recipient: str | None = None
+    constrain: str | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.recipient:
+            return "tool"
+        return _KIND_BY_CHANNEL.get(self.channel or "final", "content")
+
+
+def parse_header(text: str, role_implied: bool) -> Header | None:
+    """Parse header text (control tokens included as their text); None when it is not a header.
+
+    Accepted: an optional ``assistant`` (required unless the role is implied), at most one
+    ``<|channel|>NAME`` anywhere, then an optional ``to=RECIPIENT`` and an optional content type
+    (``<|constrain|>json`` or a bare word), in that order, separated by whitespace.
+    """
+    channel = None
+    idx = text.find(CHANNEL)
+    if idx >= 0:
+        after = text[idx + len(CHANNEL) :]
+        match = _CHANNEL_VALUE.match(after)
+        value = match.group() if match else ""
+        if not value:
+            return None
+        channel = value
+        text = text[:idx] + " " + after[len(value) :]
+        if CHANNEL in text:
+            return None
+    parts = text.replace(CONSTRAIN, " " + CONSTRAIN).split()
+    if parts and parts[0] == "assistant":
+        parts.pop(0)
+    elif not role_implied:
+        return None
+    recipient = None
+    if parts and parts[0].startswith("to="):
+        recipient = parts.pop(0)[3:]
+        if not recipient:
+            return None
+    constrain = None
+    if parts:
+        constrain = parts.pop(0).removeprefix(CONSTRAIN)
+        if not constrain:
+            return None
+    if parts or any("<|" in x for x in (channel, recipient, constrain) if x):
+        return None
+    if recipient == "all":  # harmony's "everyone": no recipient at all
+        recipient = None
+    return Header(channel=channel, recipient=recipient, constrain=constrain)
+
+
+class StreamParser:
+    """Turns a stream of generated tokens into events. Never raises.
+
+    ``feed(text, special)`` takes one token's text; ``special`` is True for a control token
+    (a normal token whose text spells "<|end|>" is plain text). ``finish()`` flushes at the end of
+    the stream. With ``trace=True`` the parser records how it partitioned the input in ``trace``:
+    ("visible", text), ("header", text) or ("special", text), in input order.
+    """
+
+    def __init__(self, *, trace: bool = False) -> None:
+        self._state = _State.HEADER
+        self._role_implied = True  # the prompt ended with "<|start|>assistant"
+        self._header: list[str] = []
+        self._header_len = 0
+        self._kind = "content"
+        self._msg: Header = Header()
+        self._args: list[str] = []
+        self._last_was_end = False
+        self._events: list[Event] = []
+        self.trace: list[tuple[str, str]] | None = [] if trace else None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def feed(self, text: str, special: bool = False) -> list[Event]:
+        self._events = []
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        try:
+            if special:
+                self._feed_special(text)
+            else:
+                self._feed_text(text)
+        except Exception:  # a bug here must never cost the user the reply: show the token
+            self._recover(text)
+        return self._take()
+
+    def finish(self) -> list[Event]:
+        self._events = []
+        try:
+            if self._state is _State.HEADER:
+                self._degrade_header()
+            elif self._state is _State.MESSAGE:
+                self._close_message()
+            self._state = _State.BETWEEN
+            if not self._last_was_end:
+                self._end("end_of_stream")
+        except Exception:
+            self._state = _State.BETWEEN
+            if not self._last_was_end:
+                self._end("end_of_stream")
+        return self._take()
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def _feed_text(self, text: str) -> None:
+        if not text:
+            return
+        if self._state is _State.MESSAGE:
+            self._emit(self._kind, text)
+            return
+        if self._state is _State.BETWEEN:
+            self._open_header(role_implied=False)
+        self._header.append(text)
+        self._header_len += len(text)
+        if "\n" in text or self._header_len > HEADER_LIMIT:
+            self._degrade_header()
+            self._state = _State.MESSAGE
+
+    def _feed_special(self, tok: str) -> None:
+        state = self._state
+        if state is _State.HEADER:
+            if tok == MESSAGE:
+                self._close_header()
+                self._hidden("special", tok)
+            elif tok in (END, START, RETURN, CALL):
+                self._degrade_header()
+                self._state = _State.BETWEEN
+                self._structural(tok)
+            else:  # <|channel|>, <|constrain|>, or an unknown control token (then: not a header)
+                self._header.append(tok)
+                self._header_len += len(tok)
+        elif state is _State.MESSAGE:
+            if tok == CALL and self._kind == "tool":
+                self._hidden("special", tok)
+                self._emit_event(
+                    ToolCall(
+                        recipient=self._msg.recipient or "",
+                        arguments="".join(self._args),
+                        constrain=self._msg.constrain,
+                        channel=self._msg.channel,
+                    )
+                )
+                self._args = []
+                self._state = _State.BETWEEN
+                self._end("call")
+            elif tok in (END, START, RETURN, CALL):
+                self._close_message()
+                self._state = _State.BETWEEN
+                self._structural(tok)
+            else:
+                self._emit(self._kind, tok)
+        else:  # between messages
+            if tok in (END, START, RETURN, CALL):
+                self._structural(tok)
+            elif tok == CHANNEL:
+                self._open_header(role_implied=True)
+                self._header.append(tok)
+                self._header_len += len(tok)
+            elif tok == MESSAGE:  # a message with an empty header
+                self._hidden("special", tok)
+                self._msg = Header()
+                self._kind = "content"
+                self._state = _State.MESSAGE
+            else:
+                self._emit("content", tok)
+
+    def _structural(self, tok: str) -> None:
+        """<|end|>, <|start|>, <|return|>, <|call|> after the current message was closed."""
+        self._hidden("special", tok)
+        if tok == START:
+            self._open_header(role_implied=False)
+        elif tok == RETURN:
+            self._end("return")
+        elif tok == CALL:
+            self._end("call")
+
+    # -- headers ------------------------------------------------------------------------------
+
+    def _open_header(self, *, role_implied: bool) -> None:
+        self._state = _State.HEADER
+        self._role_implied = role_implied
+        self._header = []
+        self._header_len = 0
+
+    def _close_header(self) -> None:
+        """``<|message|>`` arrived: parse the header; if it is not one, show it as text."""
+        raw = "".join(self._header)
+        self._header = []
+        self._header_len = 0
+        header = parse_header(raw, self._role_implied)
+        if header is None:
+            self._msg = Header()
+            self._kind = "content"
+            self._emit("content", raw)
+        else:
+            self._msg = header
+            self._kind = header.kind
+            if raw:
+                self._hidden("header", raw)
+        self._args = []
+        self._state = _State.MESSAGE
+
+    def _degrade_header(self) -> None:
+        """A header that never got its ``<|message|>``: take the channel (if the text starts like
+        a header) and show the rest as that channel's text, as harmony's non-strict mode does."""
+        raw = "".join(self._header)
+        self._header = []
+        self._header_len = 0
+        self._msg = Header()
+        self._kind = "content"
+        self._args = []
+        if not raw:
+            return
+        idx = raw.find(CHANNEL)
+        prefix = raw[:idx].strip() if idx >= 0 else raw.strip()
+        role_ok = prefix == "assistant" or (prefix == "" and self._role_implied)
+        if idx < 0:
+            if role_ok:  # "assistant" alone: an empty header
+                self._hidden("header", raw)
+            else:
+                self._emit("content", raw)
+            return
+        after = raw[idx + len(CHANNEL) :]
+        match = _CHANNEL_VALUE.match(after)
+        channel = match.group() if match else ""
+        if not role_ok or not channel:
+            self._emit("content", raw)
+            return
+        rest = after[len(channel) :]
+        body = rest.lstrip()
+        self._hidden("header", raw[: len(raw) - len(body)])
+        self._msg = Header(channel=channel)
+        self._kind = _KIND_BY_CHANNEL.get(channel, "content")
+        self._emit(self._kind, body)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def _close_message(self) -> None:
+        """The message ended without ``<|call|>``: a pending tool call's text becomes content."""
+        if self._kind == "tool" and self._args:
+            text = "".join(self._args)
+            self._args = []
+            self._emit_event(ContentDelta(text))
+        self._args = []
+        self._kind = "content"
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _emit(self, kind: str, text: str) -> None:
+        if not text:
+            return
+        if kind == "tool":
+            self._args.append(text)
+            self._trace("visible", text)
+            return
+        self._trace("visible", text)
+        if kind == "reasoning":
+            self._emit_event(ReasoningDelta(text))
+        elif kind == "preamble":
+            self._emit_event(PreambleDelta(text))
+        else:
+            self._emit_event(ContentDelta(text))
+
+    def _emit_event(self, event: Event) -> None:
+        self._events.append(event)
+        self._last_was_end = False
+
+    def _end(self, reason: EndReason) -> None:
+        self._events.append(End(reason))
+        self._last_was_end = True
+
+    def _hidden(self, kind: str, text: str) -> None:
+        self._trace(kind, text)
+
+    def _trace(self, kind: str, text: str) -> None:
+        if self.trace is not None and text:
+            self.trace.append((kind, text))
+
+    def _take(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+    def _recover(self, text: str) -> None:
+        self._state = _State.MESSAGE
+        self._kind = "content"
+        self._args = []
+        self._header = []
+        self._header_len = 0
+        if text:
+            self._emit_event(ContentDelta(text))
