@@ -1,0 +1,343 @@
+"""The engine host: a child process that owns llama.cpp and answers over its stdin/stdout pipes.
+
+Run as ``python -m app.engine.host`` (or ``hearth engine-host`` in a frozen bundle). A crash, an
+abort or a GPU out-of-memory in llama.cpp ends this process, never the app that started it.
+
+The protocol (app/engine/protocol.py) takes over the original stdout; file descriptor 1 is then
+pointed at stderr, so anything llama.cpp or a library prints can't corrupt a frame. Commands are
+read on a thread, so a ``cancel`` reaches the generation loop while it runs (it stops within a
+token; a long prefill is interrupted through llama.cpp's abort callback).
+
+Replies are rendered with Harmony, parsed with its StreamParser, and sent as coalesced events: the
+first text at once, then a batch every ~16 ms (a frame per token would cost the reply speed).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from typing import IO, Any
+
+from app.engine.events import (
+    ContentEvent,
+    DoneEvent,
+    EngineEvent,
+    ErrorEvent,
+    PreambleEvent,
+    ReasoningEvent,
+    ToolCallEvent,
+    TrimmedEvent,
+)
+from app.engine.options import LoadOptions
+from app.engine.protocol import GenerateRequest, encode_frame, read_frame
+
+log = logging.getLogger("hearth.engine.host")
+
+FLUSH_INTERVAL = 0.016
+
+
+class _Output:
+    """Frames to the client; one write per batch of events."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def send(self, *objs: dict[str, Any]) -> None:
+        data = b"".join(encode_frame(o) for o in objs)
+        with self.lock:
+            self.stream.write(data)
+            self.stream.flush()
+
+
+def fit_messages(messages: list[Any], count_tokens: Any, budget: int) -> tuple[list[Any], int]:
+    """Leave out the oldest turns until the prompt fits ``budget`` tokens.
+
+    Kept always: the leading system/developer messages and everything from the latest user
+    message on. A turn is a user message and what follows it up to the next user message.
+    Returns (messages, how many were left out); raises EngineFailure if even that doesn't fit.
+    """
+    from app.engine.generator import EngineFailure
+
+    n = count_tokens(messages)
+    if n <= budget:
+        return messages, 0
+    head = 0
+    while head < len(messages) and messages[head].role in ("system", "developer"):
+        head += 1
+    last_user = max(
+        (i for i, m in enumerate(messages) if m.role == "user" and i >= head), default=head
+    )
+    middle = messages[head:last_user]
+    starts = [i for i, m in enumerate(middle) if m.role == "user"] or [0]
+    if starts[0] != 0:
+        starts.insert(0, 0)
+    for cut in [*starts[1:], len(middle)]:
+        trimmed = messages[:head] + middle[cut:] + messages[last_user:]
+        n = count_tokens(trimmed)
+        if n <= budget:
+            return trimmed, len(messages) - len(trimmed)
+    raise EngineFailure(
+        "context_overflow",
+        f"The message is too long for the context: the prompt needs {n:,} tokens and "
+        f"{budget:,} are free for it. Shorten the message, or load the model with a larger "
+        "context.",
+    )
+
+
+class Host:
+    def __init__(self, inp: IO[bytes], out: IO[bytes]) -> None:
+        self.inp = inp
+        self.out = _Output(out)
+        self.commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.cancel = threading.Event()
+        self.gen: Any = None
+        self._vocab_cache: dict[str, int | None] = {}
+
+    # -- command reader (own thread) -----------------------------------------------------------
+
+    def _read_commands(self) -> None:
+        while True:
+            try:
+                cmd = read_frame(self.inp)
+            except Exception:
+                log.exception("bad frame from client")
+                cmd = None
+            if cmd is None:  # the client is gone: stop what we're doing and exit
+                self.cancel.set()
+                self.commands.put(None)
+                return
+            op = cmd.get("op")
+            if op == "cancel":
+                self.cancel.set()
+                continue
+            if op == "generate":
+                # Cleared here, in pipe order, so a cancel sent right after is never lost.
+                self.cancel.clear()
+            self.commands.put(cmd)
+
+    # -- main loop -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        threading.Thread(target=self._read_commands, name="commands", daemon=True).start()
+        self.out.send({"type": "ready", "pid": os.getpid()})
+        while True:
+            cmd = self.commands.get()
+            if cmd is None or cmd.get("op") == "shutdown":
+                self._unload()
+                if cmd is not None:
+                    self.out.send({"type": "bye"})
+                return 0
+            op = cmd.get("op")
+            try:
+                if op == "load":
+                    self._load(cmd)
+                elif op == "generate":
+                    self._generate(cmd)
+                elif op == "unload":
+                    self._unload()
+                    self.out.send({"type": "unloaded"})
+                else:
+                    self.out.send(ErrorEvent("bad_request", f"Unknown command {op!r}.").to_dict())
+            except BrokenPipeError:
+                return 0
+            except Exception as e:  # never die on a request: report it and keep serving
+                log.error("command %s failed:\n%s", op, traceback.format_exc())
+                self._send_error(e)
+
+    def _send_error(self, e: BaseException) -> None:
+        from app.engine.generator import EngineFailure, GGUFError
+
+        if isinstance(e, EngineFailure | GGUFError):
+            ev = ErrorEvent(e.kind, e.message)
+        else:
+            ev = ErrorEvent("internal", f"The engine failed: {e}. Reload the model to continue.")
+        self.out.send(ev.to_dict())
+
+    def _load(self, cmd: dict[str, Any]) -> None:
+        from app import paths
+        from app.engine.generator import Generator
+
+        self._unload()
+        options = LoadOptions.from_dict(cmd.get("options") or {})
+        self.gen = Generator(options, log_path=paths.log_dir() / "llama.log")
+        self._vocab_cache.clear()
+        self.out.send({"type": "loaded", "info": self.gen.model_info().to_dict()})
+
+    def _unload(self) -> None:
+        if self.gen is not None:
+            self.gen.close()
+            self.gen = None
+
+    def _script_tokens(self, script: str | list[str]) -> list[int]:
+        gen = self.gen
+        if isinstance(script, str):
+            return list(gen.tokenize(script, special=True))
+        out: list[int] = []
+        for piece in script:
+            if piece not in self._vocab_cache:
+                self._vocab_cache[piece] = gen.vocab_token(piece)
+            tok = self._vocab_cache[piece]
+            out.extend([tok] if tok is not None else gen.tokenize(piece, special=True))
+        return out
+
+    def _generate(self, cmd: dict[str, Any]) -> None:
+        from app.harmony import StreamParser, render_prompt
+
+        t_start = time.perf_counter()
+        gen = self.gen
+        if gen is None:
+            self.out.send(
+                ErrorEvent("not_loaded", "No model is loaded. Load a model first.").to_dict()
+            )
+            return
+        req = GenerateRequest.from_dict(cmd.get("request") or {})
+        settings = req.settings
+
+        def count(msgs: list[Any]) -> int:
+            return len(gen.tokenize(render_prompt(msgs, settings)))
+
+        reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
+        messages, dropped = fit_messages(list(req.messages), count, gen.n_ctx - reserve)
+        prompt = gen.tokenize(render_prompt(messages, settings))
+        if dropped:
+            self.out.send(
+                TrimmedEvent(
+                    dropped,
+                    f"The conversation is longer than the context ({gen.n_ctx:,} tokens): the "
+                    f"oldest {dropped} message{'s' if dropped != 1 else ''} were left out of "
+                    "the prompt.",
+                ).to_dict()
+            )
+        script = self._script_tokens(req.script) if req.script is not None else None
+
+        parser = StreamParser()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pieces = gen.pieces
+        control = _ControlSet(pieces)
+        out = self.out
+
+        def convert(tokens: list[int]) -> list[EngineEvent]:
+            events: list[Any] = []
+            buf = b""
+            for t in tokens:
+                if control.has(t):
+                    if buf:
+                        text = decoder.decode(buf)
+                        buf = b""
+                        if text:
+                            events.extend(parser.feed(text, False))
+                    events.extend(parser.feed(pieces.piece(t).decode("utf-8", "replace"), True))
+                else:
+                    buf += pieces.piece(t)
+            if buf:
+                text = decoder.decode(buf)
+                if text:
+                    events.extend(parser.feed(text, False))
+            return _convert_events(events)
+
+        def sink(tokens: list[int]) -> bool:
+            events = convert(tokens)
+            if events:
+                out.send(*(e.to_dict() for e in events))
+            return bool(events)
+
+        stats = gen.generate(
+            prompt,
+            req.sampling,
+            sink,
+            cancel=self.cancel,
+            script=script,
+            suppress_stop=req.suppress_stop,
+            flush_interval=FLUSH_INTERVAL,
+            t_start=t_start,
+        )
+        tail: list[Any] = []
+        text = decoder.decode(b"", final=True)
+        if text:
+            tail.extend(parser.feed(text, False))
+        tail.extend(parser.finish())
+        final = _convert_events(tail)
+        out.send(*(e.to_dict() for e in final), DoneEvent(stats).to_dict())
+
+
+class _ControlSet:
+    """Which token ids are Harmony's special tokens, cached. llama.cpp marks some of gpt-oss's
+    specials CONTROL and others USER_DEFINED (so they render), hence the check by text too."""
+
+    def __init__(self, pieces: Any) -> None:
+        from app.harmony import SPECIAL_TOKENS
+
+        self.pieces = pieces
+        self.names = {t.encode() for t in SPECIAL_TOKENS}
+        self.known: dict[int, bool] = {}
+
+    def has(self, tok: int) -> bool:
+        v = self.known.get(tok)
+        if v is None:
+            v = self.pieces.is_control(tok) or self.pieces.piece(tok) in self.names
+            self.known[tok] = v
+        return v
+
+
+_DELTAS = {
+    "ReasoningDelta": ReasoningEvent,
+    "ContentDelta": ContentEvent,
+    "PreambleDelta": PreambleEvent,
+}
+
+
+def _convert_events(parsed: list[Any]) -> list[EngineEvent]:
+    """Harmony parser events -> engine events, with neighbouring deltas of one kind merged."""
+    out: list[EngineEvent] = []
+    for ev in parsed:
+        name = type(ev).__name__
+        cls = _DELTAS.get(name)
+        if cls is not None:
+            text = ev.text
+            if not text:
+                continue
+            if out and type(out[-1]) is cls:
+                out[-1].text += text  # type: ignore[attr-defined]
+            else:
+                out.append(cls(text))
+        elif name == "ToolCall":
+            out.append(
+                ToolCallEvent(
+                    recipient=ev.recipient,
+                    arguments=ev.arguments,
+                    constrain=getattr(ev, "constrain", None),
+                    channel=getattr(ev, "channel", None),
+                )
+            )
+        # End carries nothing the done event doesn't: the stop reason is in the stats.
+    return out
+
+
+def main() -> int:
+    # Keep the protocol pipe for ourselves; anything written to fd 1 from now on (llama.cpp,
+    # a stray print) goes to stderr, which the client points at a log file.
+    proto = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    from app import paths
+
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("HEARTH_DEBUG") else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        handlers=[logging.FileHandler(paths.log_dir() / "engine.log", encoding="utf-8")],
+    )
+    try:
+        return Host(sys.stdin.buffer, proto).run()
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""The engine host through its client: load, stream, scripted replies, tool calls, stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.engine.client import EngineClient, GenerateRequest
+from app.engine.events import (
+    ContentEvent,
+    DoneEvent,
+    PreambleEvent,
+    ReasoningEvent,
+    ToolCallEvent,
+    event_from_dict,
+)
+from app.engine.options import SamplingOptions
+from app.harmony import Message
+from tests.engine.conftest import collect
+
+HELLO = [Message("user", "Hello")]
+
+
+def texts(events: list, cls: type) -> str:
+    return "".join(e.text for e in events if isinstance(e, cls))
+
+
+def test_load_reports_the_model(engine: EngineClient, tiny_model: Path) -> None:
+    info = engine.model_info
+    assert info is not None
+    assert info.architecture == "gpt-oss"
+    assert info.n_ctx == 4096
+    assert info.n_layer == 2
+    assert info.path == str(tiny_model)
+    assert engine.is_alive and engine.pid
+
+
+def test_free_running_reply_streams_and_ends_with_stats(engine: EngineClient) -> None:
+    req = GenerateRequest(HELLO, sampling=SamplingOptions(max_tokens=300, seed=7))
+    events = collect(engine, req)
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    s = done.stats
+    assert s.stop_reason in ("return", "call", "max_tokens")
+    assert 1 <= s.generated_tokens <= 300
+    assert s.prompt_tokens > 0 and s.context_size == 4096
+    assert s.context_used >= s.prompt_tokens
+    assert s.ttft_s > 0 and s.prefill_tps > 0
+    assert all(e.to_dict()["type"] != "error" for e in events)
+
+
+def test_scripted_harmony_reply_gives_exact_events(engine: EngineClient) -> None:
+    script = (
+        "<|channel|>analysis<|message|>Think about it.<|end|>"
+        "<|start|>assistant<|channel|>commentary<|message|>Let me check.<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>The answer is 42.<|return|>"
+    )
+    events = collect(engine, GenerateRequest(HELLO, script=script))
+    assert texts(events, ReasoningEvent) == "Think about it."
+    assert texts(events, PreambleEvent) == "Let me check."
+    assert texts(events, ContentEvent) == "The answer is 42."
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.stats.stop_reason == "return"
+    assert done.stats.generated_tokens == len(engine_tokens(script))
+
+
+def engine_tokens(script: str) -> list[str]:
+    """Rough count of the script's tokens with the tiny byte-level vocabulary: one per special,
+    one per UTF-8 byte otherwise (only "he" merges)."""
+    import re
+
+    out: list[str] = []
+    for part in re.split(r"(<\|[a-z]+\|>)", script):
+        if not part:
+            continue
+        if part.startswith("<|"):
+            out.append(part)
+        else:
+            data = part.encode()
+            i = 0
+            while i < len(data):
+                step = 2 if data[i : i + 2] == b"he" else 1
+                out.append(data[i : i + step].decode("latin-1"))
+                i += step
+    return out
+
+
+def test_scripted_tool_call(engine: EngineClient) -> None:
+    script = (
+        "<|channel|>analysis<|message|>Need weather.<|end|>"
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json"
+        '<|message|>{"city": "Paris"}<|call|>'
+    )
+    events = collect(engine, GenerateRequest(HELLO, script=script))
+    calls = [e for e in events if isinstance(e, ToolCallEvent)]
+    assert calls == [
+        ToolCallEvent(
+            recipient="functions.get_weather",
+            arguments='{"city": "Paris"}',
+            constrain="json",
+            channel="commentary",
+        )
+    ]
+    assert isinstance(events[-1], DoneEvent) and events[-1].stats.stop_reason == "call"
+
+
+def test_long_tokens_and_split_utf8_come_through_whole(engine: EngineClient) -> None:
+    from tests.helpers.tinymodel import LONG_TOKEN
+
+    # é is 2 bytes and 😀 4 bytes: each is split across byte tokens; LONG_TOKEN is one token
+    # of 49 bytes (llama-cpp-python's detokenize drops tokens over 32 bytes).
+    script = [
+        "<|channel|>",
+        "final",
+        "<|message|>",
+        "Caf",
+        "é ",
+        "😀",
+        LONG_TOKEN,
+        "Ġworld",
+        "<|return|>",
+    ]
+    events = collect(engine, GenerateRequest(HELLO, script=script))
+    assert texts(events, ContentEvent) == (
+        "Café 😀 supercalifragilisticexpialidocious-and-then-some world"
+    )
+    assert isinstance(events[-1], DoneEvent)
+    assert events[-1].stats.stop_reason == "return"
+
+
+def test_max_tokens_stops_the_reply(engine: EngineClient) -> None:
+    req = GenerateRequest(
+        HELLO, sampling=SamplingOptions(max_tokens=25, seed=1), suppress_stop=True
+    )
+    done = collect(engine, req)[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.stats.stop_reason == "max_tokens"
+    assert done.stats.generated_tokens == 25
+
+
+def test_events_round_trip_through_dicts(engine: EngineClient) -> None:
+    script = "<|channel|>final<|message|>Hi<|return|>"
+    for ev in collect(engine, GenerateRequest(HELLO, script=script)):
+        assert event_from_dict(ev.to_dict()) == ev
