@@ -15,6 +15,7 @@ from app import __version__
 # Modules that add subcommands, in the order --help lists them.
 COMMAND_MODULES = [
     "app.cli.gui_cmd",
+    "app.cli.history_cmd",
 ]
 
 
