@@ -713,6 +713,32 @@ class Store:
         flat = tuple(r[0] for r in ids)
         return Siblings(flat, flat.index(message_id))
 
+    def path_branches(
+        self, conversation_id: int, path: list[Message] | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """For each message on the active path: (position, count) among its siblings, in one
+        query, so a chat view can draw every ‹ 2/3 › switcher without a query per message.
+        Pass ``path`` if you already have ``active_path()``."""
+        if path is None:
+            path = self.active_path(conversation_id)
+        if not path:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT parent_id, id FROM messages WHERE conversation_id = ?"
+                " AND (parent_id IS NULL OR parent_id IN"
+                " (SELECT value FROM json_each(?))) ORDER BY id",
+                (conversation_id, dumps([m.id for m in path])),
+            ).fetchall()
+        by_parent: dict[int | None, list[int]] = {}
+        for parent, mid in rows:
+            by_parent.setdefault(parent, []).append(mid)
+        out: dict[int, tuple[int, int]] = {}
+        for m in path:
+            ids = by_parent.get(m.parent_id, [m.id])
+            out[m.id] = (ids.index(m.id) + 1, len(ids))
+        return out
+
     def children(self, message_id: int) -> list[int]:
         with self._read() as conn:
             return [

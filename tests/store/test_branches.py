@@ -101,3 +101,18 @@ def test_random_edits_never_lose_messages_and_path_is_a_chain(store, ops):
         assert path[-1].id == store.get_conversation(c.id).active_leaf_id
         assert store.children(path[-1].id) == []
         assert len(store.messages(c.id)) == made
+
+
+def test_path_branches_matches_siblings(store):
+    c = store.create_conversation()
+    u = store.add_message(c.id, "user", "q")
+    a = store.add_message(c.id, "assistant", "a1")
+    store.add_message(c.id, "assistant", "a2", parent_id=u.id)
+    store.edit_message(u.id, "q2")
+    store.switch_to(a.id)
+    branches = store.path_branches(c.id)
+    for m in store.active_path(c.id):
+        sib = store.siblings(m.id)
+        assert branches[m.id] == (sib.position, sib.count)
+    assert branches[u.id] == (1, 2) and branches[a.id] == (1, 2)
+    assert store.path_branches(store.create_conversation().id) == {}
