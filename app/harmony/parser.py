@@ -136,6 +136,7 @@ class StreamParser:
         self._role_implied = True  # the prompt ended with "<|start|>assistant"
         self._header: list[str] = []
         self._header_len = 0
+        self._header_poisoned = False  # an unknown control token inside: not a header
         self._kind = "content"
         self._msg: Header = Header()
         self._args: list[str] = []
@@ -149,6 +150,8 @@ class StreamParser:
         self._events = []
         if not isinstance(text, str):
             text = "" if text is None else str(text)
+        if not text:
+            return []
         try:
             if special:
                 self._feed_special(text)
@@ -201,8 +204,12 @@ class StreamParser:
                 self._state = _State.BETWEEN
                 self._structural(tok)
             else:  # <|channel|>, <|constrain|>, or an unknown control token (then: not a header)
+                self._header_poisoned |= tok not in (CHANNEL, CONSTRAIN)
                 self._header.append(tok)
                 self._header_len += len(tok)
+                if self._header_len > HEADER_LIMIT:
+                    self._degrade_header()
+                    self._state = _State.MESSAGE
         elif state is _State.MESSAGE:
             if tok == CALL and self._kind == "tool":
                 self._hidden("special", tok)
@@ -255,13 +262,16 @@ class StreamParser:
         self._role_implied = role_implied
         self._header = []
         self._header_len = 0
+        self._header_poisoned = False
 
     def _close_header(self) -> None:
         """``<|message|>`` arrived: parse the header; if it is not one, show it as text."""
         raw = "".join(self._header)
+        poisoned = self._header_poisoned
         self._header = []
         self._header_len = 0
-        header = parse_header(raw, self._role_implied)
+        self._header_poisoned = False
+        header = None if poisoned else parse_header(raw, self._role_implied)
         if header is None:
             self._msg = Header()
             self._kind = "content"
@@ -278,12 +288,17 @@ class StreamParser:
         """A header that never got its ``<|message|>``: take the channel (if the text starts like
         a header) and show the rest as that channel's text, as harmony's non-strict mode does."""
         raw = "".join(self._header)
+        poisoned = self._header_poisoned
         self._header = []
         self._header_len = 0
+        self._header_poisoned = False
         self._msg = Header()
         self._kind = "content"
         self._args = []
         if not raw:
+            return
+        if poisoned:
+            self._emit("content", raw)
             return
         idx = raw.find(CHANNEL)
         prefix = raw[:idx].strip() if idx >= 0 else raw.strip()
@@ -360,5 +375,6 @@ class StreamParser:
         self._args = []
         self._header = []
         self._header_len = 0
+        self._header_poisoned = False
         if text:
             self._emit_event(ContentDelta(text))
