@@ -142,3 +142,31 @@ def test_events_round_trip_through_dicts(engine: EngineClient) -> None:
     script = "<|channel|>final<|message|>Hi<|return|>"
     for ev in collect(engine, GenerateRequest(HELLO, script=script)):
         assert event_from_dict(ev.to_dict()) == ev
+
+
+def test_host_command_for_a_frozen_bundle(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from app.engine.client import host_command
+
+    assert host_command()[1:] == ["-m", "app.engine.host"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert host_command() == [sys.executable, "engine-host"]
+
+
+def test_hidden_engine_host_subcommand_serves(tiny_model: Path, tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from app.engine.options import LoadOptions
+
+    client = EngineClient(
+        command=[sys.executable, "-m", "app", "engine-host"],
+        env={**os.environ, "HEARTH_HOME": str(tmp_path)},
+    )
+    with client:
+        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        script = "<|channel|>final<|message|>ok<|return|>"
+        events = collect(client, GenerateRequest(HELLO, script=script))
+        assert texts(events, ContentEvent) == "ok"
+    assert not client.is_alive

@@ -1,0 +1,165 @@
+"""``hearth chat`` and ``hearth inspect`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.engine.events import EVENT_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def hearth(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_chat_jsonl_end_to_end(tiny_model: Path) -> None:
+    r = hearth(
+        "chat",
+        "--model",
+        str(tiny_model),
+        "--jsonl",
+        "--seed",
+        "3",
+        "--max-tokens",
+        "40",
+        "--effort",
+        "low",
+        "--system",
+        "Be brief.",
+        "Hello there",
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert lines, r.stderr
+    assert all(obj["type"] in EVENT_TYPES for obj in lines)
+    done = lines[-1]
+    assert done["type"] == "done"
+    stats = done["stats"]
+    for key in (
+        "prompt_tokens",
+        "cached_tokens",
+        "generated_tokens",
+        "prefill_tps",
+        "generation_tps",
+        "ttft_s",
+        "context_used",
+        "context_size",
+        "stop_reason",
+    ):
+        assert key in stats
+    assert 1 <= stats["generated_tokens"] <= 40
+    assert stats["context_size"] == 4096  # the tiny model's own maximum is below the 8k default
+
+
+def test_chat_reads_the_prompt_from_stdin(tiny_model: Path) -> None:
+    r = hearth(
+        "chat",
+        "--model",
+        str(tiny_model),
+        "--jsonl",
+        "--max-tokens",
+        "5",
+        "-",
+        stdin="from stdin\n",
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["type"] == "done"
+
+
+def test_chat_plain_output_goes_to_stdout(tiny_model: Path) -> None:
+    r = hearth("chat", "--model", str(tiny_model), "--max-tokens", "20", "--seed", "1", "hi")
+    assert r.returncode == 0, r.stderr
+    assert "\x1b[" not in r.stdout + r.stderr  # no colours when not a terminal
+
+
+def run_main(args: list[str]) -> int:
+    try:
+        return main(args)
+    except SystemExit as e:  # argparse's own errors
+        return int(e.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--temperature", "9"], "--temperature must be between 0 and 5"),
+        (["--top-k", "x"], "'x' is not a whole number"),
+        (["--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["--top-p", "0"], "--top-p must be above 0"),
+        (["--ctx", "12"], "--ctx must be at least 256"),
+    ],
+)
+def test_chat_bad_numbers(
+    tiny_model: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    assert run_main(["chat", "--model", str(tiny_model), *args, "hi"]) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_chat_bad_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "model.gguf"
+    p.write_bytes(b"<!DOCTYPE html>")
+    assert main(["chat", "--model", str(p), "--jsonl", "hi"]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip().count("\n") == 0 and "not a GGUF" in err
+    assert json.loads(out)["type"] == "error" and json.loads(out)["kind"] == "not_gguf"
+
+
+def test_chat_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "--model", str(tmp_path / "none.gguf"), "hi"]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_chat_empty_prompt(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chat", "--model", str(tiny_model), "  "]) == 2
+    assert "the prompt is empty" in capsys.readouterr().err
+
+
+def test_inspect_prints_the_facts(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tiny_model)]) == 0
+    out = capsys.readouterr().out
+    for words in ("gpt-oss", "Layers", "4 (2 used per token)", "Complete        yes", "4,096"):
+        assert words in out
+
+
+def test_inspect_json(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tiny_model), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["architecture"] == "gpt-oss" and len(d["layers"]) == 2
+    assert d["kv_bytes_per_token"] > 0 and d["expert_bytes"] > 0
+
+
+def test_inspect_a_truncated_file(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "half.gguf"
+    p.write_bytes(tiny_model.read_bytes()[:150_000])
+    assert main(["inspect", str(p), "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["error"]["kind"] == "truncated"
+    assert err.startswith("hearth inspect: File is truncated: 150.0 KB of")
+
+
+def test_engine_host_is_hidden_from_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "chat" in out and "inspect" in out and "engine-host" not in out

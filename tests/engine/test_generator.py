@@ -1,0 +1,154 @@
+"""The generation loop in-process: prefix reuse by counting evaluated tokens, cancel within one
+token, stop conditions, experts on the CPU, token text."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.engine.generator import EngineFailure, Generator
+from app.engine.options import LoadOptions, SamplingOptions
+from tests.helpers.tinymodel import LONG_TOKEN
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_model: Path) -> Iterator[Generator]:
+    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+    yield g
+    g.close()
+
+
+def run(
+    g: Generator, prompt: list[int], sampling: SamplingOptions, **kw: object
+) -> tuple[list[int], object]:
+    got: list[int] = []
+
+    def sink(tokens: list[int]) -> bool:
+        got.extend(tokens)
+        return True
+
+    stats = g.generate(prompt, sampling, sink, cancel=kw.pop("cancel", threading.Event()), **kw)  # type: ignore[arg-type]
+    return got, stats
+
+
+def test_stop_tokens_are_found_by_text(gen: Generator) -> None:
+    assert sorted(gen.stop_tokens.values()) == ["call", "return"]
+    for tok, name in gen.stop_tokens.items():
+        assert gen.pieces.piece(tok) == f"<|{name}|>".encode()
+
+
+def test_prefix_reuse_evaluates_only_new_tokens(gen: Generator) -> None:
+    gen.reset_cache()
+    base = gen.tokenize("<|start|>user<|message|>" + "hello world " * 20 + "<|end|>")
+    first = base + gen.tokenize("<|start|>assistant")
+    s = SamplingOptions(max_tokens=5, seed=1)
+    before = gen.n_evaluated
+    _, stats = run(gen, first, s, suppress_stop=True)
+    assert stats.cached_tokens == 0
+    assert gen.n_evaluated - before == len(first) + stats.generated_tokens - 1
+
+    follow = first + gen.tokenize(
+        "<|channel|>final<|message|>hi<|end|><|start|>user<|message|>more"
+    )
+    before = gen.n_evaluated
+    _, stats = run(gen, follow, s, suppress_stop=True)
+    # The cache holds the first prompt plus the reply, which diverges from the new prompt right
+    # after the first prompt: only the rest is evaluated.
+    assert stats.cached_tokens == len(first)
+    assert gen.n_evaluated - before == (len(follow) - len(first)) + stats.generated_tokens - 1
+
+    # The same prompt again: everything but the last token comes from the cache.
+    before = gen.n_evaluated
+    _, stats = run(gen, follow, s, suppress_stop=True)
+    assert stats.cached_tokens == len(follow) - 1
+    assert gen.n_evaluated - before == 1 + stats.generated_tokens - 1
+
+
+def test_cancel_stops_within_one_token(gen: Generator) -> None:
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def sink(tokens: list[int]) -> bool:
+        seen.extend(tokens)
+        if len(seen) >= 10:
+            cancel.set()
+        return False  # keep every token flowing to the sink at once
+
+    prompt = gen.tokenize("<|start|>user<|message|>go<|end|><|start|>assistant")
+    stats = gen.generate(
+        prompt, SamplingOptions(max_tokens=500, seed=2), sink, cancel=cancel, suppress_stop=True
+    )
+    assert stats.stop_reason == "cancelled"
+    at_cancel = 10
+    assert at_cancel <= stats.generated_tokens <= at_cancel + 1
+
+
+def test_cancel_before_prefill_evaluates_nothing(gen: Generator) -> None:
+    gen.reset_cache()
+    cancel = threading.Event()
+    cancel.set()
+    before = gen.n_evaluated
+    got, stats = run(gen, gen.tokenize("x" * 600), SamplingOptions(), cancel=cancel)
+    assert stats.stop_reason == "cancelled" and got == []
+    assert gen.n_evaluated == before
+
+
+def test_abort_callback_interrupts_a_long_prefill(gen: Generator) -> None:
+    gen.reset_cache()
+    cancel = threading.Event()
+    # The abort callback is asked between graph nodes; make it say "abort" from the first ask.
+    original = gen._abort_check
+    gen._abort_check = lambda _d: True  # type: ignore[method-assign]
+    try:
+        gen._abort_cb = type(gen._abort_cb)(gen._abort_check)
+        got, stats = run(gen, gen.tokenize("y" * 300), SamplingOptions(), cancel=cancel)
+    finally:
+        gen._abort_check = original  # type: ignore[method-assign]
+        gen._abort_cb = type(gen._abort_cb)(original)
+    assert stats.stop_reason == "cancelled" and got == []
+    assert gen.cache == []  # the half-evaluated chunk was dropped from the KV cache
+    _, stats = run(gen, gen.tokenize("y" * 300), SamplingOptions(max_tokens=3))
+    assert stats.stop_reason in ("max_tokens", "return", "call")
+
+
+def test_context_full_stops_the_reply(tiny_model: Path) -> None:
+    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=256))
+    try:
+        prompt = g.tokenize("<|start|>user<|message|>hi<|end|><|start|>assistant")
+        _got, stats = run(g, prompt, SamplingOptions(max_tokens=10_000, seed=3), suppress_stop=True)
+        assert stats.stop_reason == "context_full"
+        assert stats.context_used == g.n_ctx
+        with pytest.raises(EngineFailure) as e:
+            run(g, g.tokenize("z" * 400), SamplingOptions())
+        assert e.value.kind == "context_overflow"
+    finally:
+        g.close()
+
+
+def test_experts_on_cpu_load_and_generate(tiny_model: Path) -> None:
+    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=512, n_cpu_moe=1))
+    try:
+        assert g._overrides is not None
+        assert g._overrides.pattern == rb"blk\.(0)\.ffn_(up|down|gate)_exps"
+        got, stats = run(g, g.tokenize("hello"), SamplingOptions(max_tokens=20, seed=1))
+        assert len(got) == stats.generated_tokens >= 1
+    finally:
+        g.close()
+
+
+def test_long_token_piece_is_whole(gen: Generator) -> None:
+    tok = gen.vocab_token(LONG_TOKEN)
+    assert tok is not None
+    assert gen.pieces.piece(tok) == LONG_TOKEN.replace("Ġ", " ").encode()
+    assert len(gen.pieces.piece(tok)) > 32
+
+
+def test_seeded_sampling_repeats(gen: Generator) -> None:
+    prompt = gen.tokenize("<|start|>user<|message|>seed<|end|><|start|>assistant")
+    s = SamplingOptions(max_tokens=30, seed=42)
+    a, _ = run(gen, prompt, s, suppress_stop=True)
+    b, _ = run(gen, prompt, s, suppress_stop=True)
+    assert a == b
