@@ -16,6 +16,9 @@ from app import __version__
 COMMAND_MODULES = [
     "app.cli.gui_cmd",
     "app.cli.history_cmd",
+    "app.cli.chat_cmd",
+    "app.cli.inspect_cmd",
+    "app.cli.engine_host_cmd",
 ]
 
 
