@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "app.cli.chat_cmd",
     "app.cli.inspect_cmd",
     "app.cli.engine_host_cmd",
+    "app.cli.harmony_cmd",
 ]
 
 

@@ -10,8 +10,9 @@ from app.harmony.events import (
     event_from_dict,
     visible_text,
 )
+from app.harmony.jsonio import conversation_from_json
 from app.harmony.model import EFFORTS, Message, PromptSettings, Tool
-from app.harmony.parser import SPECIAL_TOKENS, STOP_TOKENS, StreamParser
+from app.harmony.parser import SPECIAL_TOKENS, STOP_TOKENS, StreamParser, split_special
 from app.harmony.render import render_prompt
 
 __all__ = [
@@ -28,7 +29,9 @@ __all__ = [
     "StreamParser",
     "Tool",
     "ToolCall",
+    "conversation_from_json",
     "event_from_dict",
     "render_prompt",
+    "split_special",
     "visible_text",
 ]

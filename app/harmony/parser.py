@@ -57,6 +57,7 @@ STOP_TOKENS = (RETURN, CALL)
 HEADER_LIMIT = 256
 
 _CHANNEL_VALUE = re.compile(r"[^\s<]*")
+_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
 _KIND_BY_CHANNEL = {"analysis": "reasoning", "commentary": "preamble", "final": "content"}
 
 
@@ -120,6 +121,12 @@ def parse_header(text: str, role_implied: bool) -> Header | None:
     if recipient == "all":  # harmony's "everyone": no recipient at all
         recipient = None
     return Header(channel=channel, recipient=recipient, constrain=constrain)
+
+
+def split_special(text: str) -> list[tuple[str, bool]]:
+    """Cut generated text into (text, special) pieces on the Harmony control-token strings, for
+    feeding a parser from text rather than tokens (``hearth harmony parse``, tests)."""
+    return [(part, part in SPECIAL_TOKENS) for part in _SPECIAL_SPLIT.split(text) if part]
 
 
 class StreamParser:
