@@ -51,6 +51,7 @@ from app.engine.events import (
 )
 from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import EFFORTS, Message, PromptSettings
+from app.store import NotFoundError, Store, StoreError
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 DEFAULT_CTX = 8192
@@ -252,7 +253,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reasoning to stderr. --jsonl prints one JSON event per line (see the docs).",
     )
     p.add_argument("--model", required=True, metavar="PATH", help="the GGUF model file")
-    p.add_argument("--effort", choices=EFFORTS, default="medium", help="reasoning effort")
+    p.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default medium)")
     p.add_argument("--system", metavar="TEXT", default="", help="instructions for the model")
     p.add_argument("--max-tokens", type=_number(int), metavar="N", help="reply length limit")
     p.add_argument("--temperature", type=_number(float), metavar="T", help="default 1.0")
@@ -263,6 +264,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ngl", type=_number(int), metavar="N", help="layers on the GPU (-1: all)")
     p.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     p.add_argument("prompt", metavar="PROMPT", help="the message; - reads it from stdin")
+    # Persistence (app.chat + app.store): each exchange is saved unless --no-save.
+    p.add_argument("--no-save", action="store_true", help="do not save this exchange")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--continue",
+        dest="continue_latest",
+        action="store_true",
+        help="go on with the most recent saved conversation (its history is sent)",
+    )
+    which.add_argument(
+        "--conversation", type=_number(int), metavar="ID", help="go on with conversation ID"
+    )
     p.set_defaults(func=run)
     one_line_errors(p)
 
@@ -347,26 +360,179 @@ def run(args: argparse.Namespace) -> int:
         prompt = read_prompt(args)
     except UsageError as e:
         return fail(str(e), jsonl=args.jsonl, code=2)
-    settings = PromptSettings(effort=args.effort, instructions=args.system or "")
+    settings = PromptSettings(effort=args.effort or "medium", instructions=args.system or "")
+    try:
+        saved = SavedChat.open(args)
+    except StoreError as e:
+        return fail(str(e), jsonl=args.jsonl, kind="store")
     try:
         client = start_engine(args)
     except EngineError as e:
+        saved.close()
         return fail(e.message, jsonl=args.jsonl, kind=e.kind)
     except KeyboardInterrupt:
+        saved.close()
         return 130
     printer: Callable[[EngineEvent], None] = (
         JsonlPrinter(sys.stdout) if args.jsonl else TerminalPrinter(sys.stdout, sys.stderr)
     )
+    if saved.store is not None and not args.no_save:
+        try:
+            return saved.run(client, args, prompt, printer)
+        finally:
+            client.close()
+            saved.close()
     try:
         result = run_turn(
             client,
-            [Message("user", prompt)],
-            settings=settings,
-            sampling=sampling_from_args(args),
+            [*saved.history(), Message("user", prompt)],
+            settings=saved.prompt_settings(settings),
+            sampling=saved.sampling(args),
             on_event=printer,
         )
     finally:
         client.close()
+        saved.close()
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
+
+
+# -- saving (app.chat / app.store) -----------------------------------------------------------
+
+
+class SavedChat:
+    """Where ``hearth chat`` keeps the exchange: a new conversation, the latest (``--continue``)
+    or a given one (``--conversation``). With ``--no-save`` an existing conversation only lends
+    its history. A store that cannot be written (read-only, locked, full) turns saving off with
+    a note on stderr; the reply still comes."""
+
+    def __init__(self, store: Store | None, conversation_id: int | None) -> None:
+        self.store = store
+        self.conversation_id = conversation_id
+
+    @classmethod
+    def open(cls, args: argparse.Namespace) -> SavedChat:
+        continuing = args.continue_latest or args.conversation is not None
+        if args.no_save and not continuing:
+            return cls(None, None)
+        store = Store.open(readonly_fallback=True)
+        try:
+            cid: int | None = None
+            if args.conversation is not None:
+                cid = store.get_conversation(args.conversation).id
+            elif args.continue_latest:
+                latest = store.latest_conversation()
+                if latest is None:
+                    raise NotFoundError(
+                        "There is no saved conversation to continue.",
+                        "Start one without --continue.",
+                    )
+                cid = latest.id
+            if store.readonly and not args.no_save:
+                reason = store.readonly_reason
+                print(f"hearth chat: this exchange will not be saved: {reason}", file=sys.stderr)
+                if not continuing:
+                    store.close()
+                    return cls(None, None)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, cid)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _settings(self) -> dict[str, Any]:
+        if self.store is None or self.conversation_id is None:
+            return {}
+        return self.store.get_conversation(self.conversation_id).settings
+
+    def history(self) -> list[Message]:
+        from app.chat import harmony_history
+
+        if self.store is None or self.conversation_id is None:
+            return []
+        return harmony_history(self.store.active_path(self.conversation_id))
+
+    def prompt_settings(self, given: PromptSettings) -> PromptSettings:
+        stored = self._settings()
+        if not stored:
+            return given
+        from app.chat import prompt_settings
+
+        merged = prompt_settings(stored)
+        if given.instructions:
+            merged.instructions = given.instructions
+        return merged
+
+    def sampling(self, args: argparse.Namespace) -> SamplingOptions:
+        """The chat's stored sampling, with the options given on this command line on top."""
+        stored = self._settings().get("sampling") or {}
+        return SamplingOptions.from_dict({**stored, **_given_sampling(args)})
+
+    def run(
+        self,
+        client: EngineClient,
+        args: argparse.Namespace,
+        prompt: str,
+        printer: Callable[[EngineEvent], None],
+    ) -> int:
+        from app import chat
+
+        assert self.store is not None
+        store = self.store
+        try:
+            if self.conversation_id is None:
+                settings: dict[str, Any] = {
+                    "model": str(args.model),
+                    "effort": args.effort or "medium",
+                }
+                if args.system:
+                    settings["instructions"] = args.system
+                if _given_sampling(args):
+                    settings["sampling"] = _given_sampling(args)
+                self.conversation_id = store.create_conversation(settings=settings).id
+            else:
+                changes: dict[str, Any] = {"model": str(args.model)}
+                if args.effort:
+                    changes["effort"] = args.effort
+                if args.system:
+                    changes["instructions"] = args.system
+                store.update_settings(self.conversation_id, changes)
+            outcome = chat.run_turn(
+                store,
+                client,
+                self.conversation_id,
+                prompt,
+                sampling=self.sampling(args),
+                on_event=printer,
+            )
+        except StoreError as e:
+            return fail(str(e), jsonl=args.jsonl, kind="store")
+        if outcome.save_error is not None:
+            print(
+                f"hearth chat: the reply was not fully saved: {outcome.save_error}", file=sys.stderr
+            )
+        elif sys.stderr.isatty():
+            print(
+                f"{DIM}Saved as conversation {outcome.conversation_id} "
+                f"(hearth chat --conversation {outcome.conversation_id} ...){RESET}",
+                file=sys.stderr,
+            )
+        if outcome.interrupted:
+            return 130
+        return 0 if outcome.ok and outcome.save_error is None else 1
+
+
+def _given_sampling(args: argparse.Namespace) -> dict[str, Any]:
+    given = {
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "top_k": args.top_k,
+        "max_tokens": args.max_tokens,
+        "seed": args.seed,
+    }
+    return {k: v for k, v in given.items() if v is not None}

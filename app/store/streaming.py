@@ -2,11 +2,14 @@
 
 The writer keeps the reply in memory and writes the whole text (one UPDATE, one short
 transaction) when ``interval`` has passed since the last save, and once more at the end.
-Writing the whole text is simpler than appending and costs little at chat sizes.
+Writing the whole text is simpler than appending and costs little at chat sizes. If the stream
+pauses (a slow engine, a long tool call), a timer thread saves the unsaved tail after
+``interval``, so text never waits for the next token to reach the disk.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +37,7 @@ class StreamingWriter:
         clock: Callable[[], float] = time.monotonic,
         content: str = "",
         reasoning: str = "",
+        timer: bool = True,
     ) -> None:
         self.store = store
         self.message_id = message_id
@@ -46,55 +50,87 @@ class StreamingWriter:
         self._last_save = clock()
         self.saves = 0
         self.save_error: StoreError | None = None
+        self._use_timer = timer
+        self._timer: threading.Timer | None = None
+        self._state = threading.Lock()  # the buffers and the timer
+        self._saving = threading.Lock()  # one save at a time, so a stale one never wins
 
     @property
     def content(self) -> str:
-        return "".join(self._content)
+        with self._state:
+            return "".join(self._content)
 
     @property
     def reasoning(self) -> str:
-        return "".join(self._reasoning)
+        with self._state:
+            return "".join(self._reasoning)
 
     def append_content(self, delta: str) -> None:
         if delta:
-            self._content.append(delta)
-            self._dirty = True
+            with self._state:
+                self._content.append(delta)
+                self._dirty = True
             self.maybe_save()
 
     def append_reasoning(self, delta: str) -> None:
         if delta:
-            self._reasoning.append(delta)
-            self._dirty = True
+            with self._state:
+                self._reasoning.append(delta)
+                self._dirty = True
             self.maybe_save()
 
     def add_tool_call(self, call: dict[str, Any]) -> None:
-        self.tool_calls.append(call)
-        self._dirty = True
+        with self._state:
+            self.tool_calls.append(call)
+            self._dirty = True
         self.maybe_save()
 
     def maybe_save(self) -> bool:
-        """Save if there is unsaved text and ``interval`` has passed. Returns True if saved."""
-        if self._dirty and self._clock() - self._last_save >= self.interval:
+        """Save if there is unsaved text and ``interval`` has passed (returns True if saved);
+        otherwise make sure a timer will save it once the interval is over."""
+        wait = self.interval - (self._clock() - self._last_save)
+        if self._dirty and wait <= 0:
             return self.save()
+        if self._dirty and self._use_timer:
+            with self._state:
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._timed_save)
+                    self._timer.daemon = True
+                    self._timer.start()
         return False
 
+    def _timed_save(self) -> None:
+        with self._state:
+            self._timer = None
+        if self._dirty:
+            self.save()
+
+    def _cancel_timer(self) -> None:
+        with self._state:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
     def save(self) -> bool:
-        try:
-            self.store.update_message(
-                self.message_id,
-                content=self.content,
-                reasoning=self.reasoning,
-                tool_calls=self.tool_calls or None,
-            )
-        except StoreError as exc:
-            self.save_error = exc
-            self._last_save = self._clock()  # retry after another interval, not on every token
-            return False
-        self._dirty = False
-        self._last_save = self._clock()
-        self.saves += 1
-        self.save_error = None
-        return True
+        with self._saving:
+            with self._state:
+                content = "".join(self._content)
+                reasoning = "".join(self._reasoning)
+                tool_calls = list(self.tool_calls) or None
+                self._dirty = False
+            try:
+                self.store.update_message(
+                    self.message_id, content=content, reasoning=reasoning, tool_calls=tool_calls
+                )
+            except StoreError as exc:
+                self.save_error = exc
+                self._dirty = True
+                self._last_save = self._clock()  # retry after another interval, not every token
+                return False
+            self._last_save = self._clock()
+            self.saves += 1
+            self.save_error = None
+            return True
 
     def finish(
         self,
@@ -105,6 +141,7 @@ class StreamingWriter:
         model: str | None = None,
     ) -> None:
         """The final save: whole text, final status, stats and error in one transaction."""
+        self._cancel_timer()
         fields: dict[str, Any] = {
             "content": self.content,
             "reasoning": self.reasoning,
@@ -116,6 +153,7 @@ class StreamingWriter:
         }
         if model is not None:
             fields["model"] = model
-        self.store.update_message(self.message_id, **fields)
+        with self._saving:  # after any timer save still running
+            self.store.update_message(self.message_id, **fields)
         self._dirty = False
         self.saves += 1

@@ -28,7 +28,7 @@ def test_writer_saves_at_most_every_interval_and_once_at_the_end(store):
     store.add_message(c.id, "user", "q")
     a = store.add_message(c.id, "assistant", status="streaming")
     clock = FakeClock()
-    w = StreamingWriter(store, a.id, clock=clock)
+    w = StreamingWriter(store, a.id, clock=clock, timer=False)
     for i in range(10):  # 10 tokens within 90 ms: nothing written yet
         clock.t = i * 0.01
         w.append_content(f"t{i} ")
@@ -124,3 +124,23 @@ def test_no_recovery_while_another_hearth_has_the_database_open(store, db_path):
     _die(store)
     with Store.open(db_path) as after_crash:
         assert after_crash.get_message(a.id).status == "interrupted"
+
+
+def test_a_pause_in_the_stream_is_saved_by_the_timer(store):
+    c = store.create_conversation()
+    a = store.add_message(c.id, "assistant", status="streaming")
+    saved = threading.Event()
+    real_update = store.update_message
+
+    def spy(*args, **kwargs):
+        real_update(*args, **kwargs)
+        saved.set()
+
+    store.update_message = spy  # type: ignore[method-assign]
+    w = StreamingWriter(store, a.id, interval=0.05)
+    w.append_content("first ")  # within the interval: not saved now ...
+    w.append_content("words")
+    assert saved.wait(5)  # ... but without another token the timer saves it
+    assert _saved(store, a.id) == "first words"
+    w.finish("done")
+    assert store.get_message(a.id).status == "done"
