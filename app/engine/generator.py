@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -126,6 +127,8 @@ class Generator:
         self._chain_key: tuple[Any, ...] | None = None
         self._chain_keep: Any = None
         self.cache: list[int] = []  # tokens whose K/V the context holds, in order
+        self._specials: tuple[re.Pattern[str] | None, dict[str, int]] | None = None
+        self._fragments: dict[str, list[int]] = {}
         self.n_evaluated = 0  # every token ever passed to llama_decode (tests count it)
         self._abort_requested = False
         self._abort_cb = L.ggml_abort_callback(self._abort_check)
@@ -236,6 +239,63 @@ class Generator:
             buf = (L.llama_token * cap)()
             n = L.llama_tokenize(self.vocab, data, len(data), buf, cap, False, special)
         return list(buf[:n])
+
+    def _special_table(self) -> tuple[re.Pattern[str] | None, dict[str, int]]:
+        """Every special (control or user-defined) token of the vocabulary, as a regex.
+
+        llama.cpp's tokenizer first cuts the text at special tokens and then tokenizes each piece
+        on its own, so a prompt can be tokenized piece by piece with the pieces cached: a long
+        conversation's history is then not tokenized again on every turn. Tokens that strip
+        neighbouring spaces would break that equivalence: then the table is not used."""
+        if self._specials is None:
+            ids: dict[str, int] = {}
+            strip = L.LLAMA_TOKEN_ATTR_LSTRIP | L.LLAMA_TOKEN_ATTR_RSTRIP
+            wanted = L.LLAMA_TOKEN_ATTR_CONTROL | L.LLAMA_TOKEN_ATTR_USER_DEFINED
+            usable = True
+            for tok in range(self.pieces.n_vocab):
+                attr = int(L.llama_vocab_get_attr(self.vocab, tok))
+                if attr & wanted:
+                    if attr & strip:
+                        usable = False
+                    text = (L.llama_vocab_get_text(self.vocab, tok) or b"").decode(
+                        "utf-8", "replace"
+                    )
+                    if text:
+                        ids.setdefault(text, tok)
+            pattern = None
+            if usable and ids:
+                alts = sorted(ids, key=len, reverse=True)
+                pattern = re.compile("|".join(re.escape(t) for t in alts))
+            self._specials = (pattern, ids)
+        return self._specials
+
+    def tokenize_prompt(self, text: str) -> list[int]:
+        """Tokenize a rendered prompt (special tokens parsed), reusing the tokens of the text
+        between special tokens from earlier prompts."""
+        pattern, ids = self._special_table()
+        if pattern is None:
+            return self.tokenize(text, special=True)
+        cache = self._fragments
+        if len(cache) > 20_000:
+            cache.clear()
+        out: list[int] = []
+        pos = 0
+        for m in pattern.finditer(text):
+            if m.start() > pos:
+                frag = text[pos : m.start()]
+                toks = cache.get(frag)
+                if toks is None:
+                    toks = cache[frag] = self.tokenize(frag, special=False)
+                out.extend(toks)
+            out.append(ids[m.group()])
+            pos = m.end()
+        if pos < len(text):
+            frag = text[pos:]
+            toks = cache.get(frag)
+            if toks is None:
+                toks = cache[frag] = self.tokenize(frag, special=False)
+            out.extend(toks)
+        return out
 
     def special_token(self, text: str) -> int | None:
         """The id of a control token, found by its text in the loaded vocabulary."""

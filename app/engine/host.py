@@ -56,18 +56,22 @@ class _Output:
             self.stream.flush()
 
 
-def fit_messages(messages: list[Any], count_tokens: Any, budget: int) -> tuple[list[Any], int]:
+def fit_messages(
+    messages: list[Any], tokens_of: Any, budget: int
+) -> tuple[list[Any], int, list[int]]:
     """Leave out the oldest turns until the prompt fits ``budget`` tokens.
 
     Kept always: the leading system/developer messages and everything from the latest user
     message on. A turn is a user message and what follows it up to the next user message.
-    Returns (messages, how many were left out); raises EngineFailure if even that doesn't fit.
+    Returns (messages, how many were left out, the prompt's tokens); raises EngineFailure if even
+    that doesn't fit.
     """
     from app.engine.generator import EngineFailure
 
-    n = count_tokens(messages)
+    tokens = tokens_of(messages)
+    n = len(tokens)
     if n <= budget:
-        return messages, 0
+        return messages, 0, tokens
     head = 0
     while head < len(messages) and messages[head].role in ("system", "developer"):
         head += 1
@@ -80,9 +84,10 @@ def fit_messages(messages: list[Any], count_tokens: Any, budget: int) -> tuple[l
         starts.insert(0, 0)
     for cut in [*starts[1:], len(middle)]:
         trimmed = messages[:head] + middle[cut:] + messages[last_user:]
-        n = count_tokens(trimmed)
+        tokens = tokens_of(trimmed)
+        n = len(tokens)
         if n <= budget:
-            return trimmed, len(messages) - len(trimmed)
+            return trimmed, len(messages) - len(trimmed), tokens
     raise EngineFailure(
         "context_overflow",
         f"The message is too long for the context: the prompt needs {n:,} tokens and "
@@ -200,12 +205,12 @@ class Host:
         req = GenerateRequest.from_dict(cmd.get("request") or {})
         settings = req.settings
 
-        def count(msgs: list[Any]) -> int:
-            return len(gen.tokenize(render_prompt(msgs, settings)))
+        def tokens_of(msgs: list[Any]) -> list[int]:
+            return gen.tokenize_prompt(render_prompt(msgs, settings))
 
+        # Room for the reply: its max_tokens, but never more than a quarter of the context.
         reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
-        messages, dropped = fit_messages(list(req.messages), count, gen.n_ctx - reserve)
-        prompt = gen.tokenize(render_prompt(messages, settings))
+        _msgs, dropped, prompt = fit_messages(list(req.messages), tokens_of, gen.n_ctx - reserve)
         if dropped:
             self.out.send(
                 TrimmedEvent(

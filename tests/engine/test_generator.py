@@ -152,3 +152,22 @@ def test_seeded_sampling_repeats(gen: Generator) -> None:
     a, _ = run(gen, prompt, s, suppress_stop=True)
     b, _ = run(gen, prompt, s, suppress_stop=True)
     assert a == b
+
+
+def test_prompt_tokenized_piecewise_equals_whole(gen: Generator) -> None:
+    from app.harmony import Message, PromptSettings, Tool, render_prompt
+
+    msgs = [
+        Message("user", "Hello <|endoftext|> there, héllo 😀 " * 3),
+        Message("assistant", "Let me look.", channel="analysis"),
+        Message("assistant", '{"q": 1}', recipient="functions.lookup", content_type="json"),
+        Message("tool", '{"r": 2}', name="functions.lookup"),
+        Message("assistant", "Done: the  answer.", channel="final"),
+        Message("user", "  spaces  and\nnewlines\n\n"),
+    ]
+    settings = PromptSettings(
+        effort="high", instructions="Be nice.", tools=[Tool("lookup", "Look up.", {})]
+    )
+    text = render_prompt(msgs, settings)
+    assert gen.tokenize_prompt(text) == gen.tokenize(text, special=True)
+    assert gen.tokenize_prompt(text) == gen.tokenize(text, special=True)  # from the cache

@@ -1,0 +1,218 @@
+"""Streaming speed and follow-up latency of the engine, on the tiny model, side by side.
+
+1. ``stream_vs_raw``: tokens/s of the full path (engine host process -> pipe -> client ->
+   events, as the CLI and GUI see them) against a lean low-level llama.cpp decode+sample loop in
+   this process, same model, context, threads and sampler chain (top-k 40, temperature 1, stop
+   tokens forbidden so every run is the same length). Runs alternate raw/full; medians are
+   compared. Target: the full path keeps >= 0.97 of the raw loop.
+2. ``followup_ttft``: time to first token of turn 10 (over 4,000 tokens of history) against turn 1
+   with the same new message, through the full path. Prefix reuse makes turn 10 evaluate only the
+   new message. Target <= 1.25.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.core import Context, Result, median
+
+BENCH = "engine_stream"
+TOP_K = 40
+
+
+def _raw_runs(model: Path, prompt_text: str, n_gen: int, n_ctx: int, threads: int) -> Any:
+    """A generator: each next() runs one raw loop and yields its tokens/s."""
+    import llama_cpp as L
+
+    from app.engine import native
+
+    native.init(None)
+    mp = L.llama_model_default_params()
+    m = L.llama_model_load_from_file(str(model).encode(), mp)
+    vocab = L.llama_model_get_vocab(m)
+    cp = L.llama_context_default_params()
+    cp.n_ctx = n_ctx
+    cp.n_batch = cp.n_ubatch = 512
+    cp.n_threads = cp.n_threads_batch = threads
+    cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_ENABLED
+    ctx = L.llama_init_from_model(m, cp)
+    data = prompt_text.encode()
+    buf = (L.llama_token * (len(data) + 16))()
+    n = L.llama_tokenize(vocab, data, len(data), buf, len(buf), False, True)
+    prompt = list(buf[:n])
+    stops = []
+    for text in (b"<|return|>", b"<|call|>"):
+        tb = (L.llama_token * 4)()
+        if L.llama_tokenize(vocab, text, len(text), tb, 4, False, True) == 1:
+            stops.append(tb[0])
+    bias = (L.llama_logit_bias * len(stops))()
+    for i, t in enumerate(stops):
+        bias[i].token = t
+        bias[i].bias = float("-inf")
+    n_vocab = L.llama_vocab_n_tokens(vocab)
+    try:
+        while True:
+            ch = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+            no_stop = L.llama_sampler_init_logit_bias(n_vocab, len(stops), bias)
+            L.llama_sampler_chain_add(ch, no_stop)
+            L.llama_sampler_chain_add(ch, L.llama_sampler_init_top_k(TOP_K))
+            L.llama_sampler_chain_add(ch, L.llama_sampler_init_temp(1.0))
+            L.llama_sampler_chain_add(ch, L.llama_sampler_init_dist(1234))
+            L.llama_memory_clear(L.llama_get_memory(ctx), True)
+            arr = (L.llama_token * len(prompt))(*prompt)
+            L.llama_decode(ctx, L.llama_batch_get_one(arr, len(prompt)))
+            tok = L.llama_sampler_sample(ch, ctx, -1)
+            t_first = time.perf_counter()
+            one = (L.llama_token * 1)()
+            for _ in range(n_gen - 1):
+                one[0] = tok
+                L.llama_decode(ctx, L.llama_batch_get_one(one, 1))
+                tok = L.llama_sampler_sample(ch, ctx, -1)
+            t_end = time.perf_counter()
+            L.llama_sampler_free(ch)
+            yield (n_gen - 1) / (t_end - t_first)
+    finally:
+        L.llama_free(ctx)
+        L.llama_model_free(m)
+
+
+def _full_run(client: Any, messages: list[Any], n_gen: int) -> tuple[float, Any]:
+    from app.engine.client import GenerateRequest
+    from app.engine.events import DoneEvent, ErrorEvent
+    from app.engine.options import SamplingOptions
+
+    req = GenerateRequest(
+        messages,
+        sampling=SamplingOptions(max_tokens=n_gen, top_k=TOP_K, seed=1234),
+        suppress_stop=True,
+    )
+    t_first = None
+    stats = None
+    for ev in client.stream(req):
+        if t_first is None:
+            t_first = time.perf_counter()
+        if isinstance(ev, DoneEvent):
+            stats = ev.stats
+        elif isinstance(ev, ErrorEvent):
+            raise RuntimeError(ev.message)
+    t_end = time.perf_counter()
+    assert stats is not None and t_first is not None
+    return (stats.generated_tokens - 1) / (t_end - t_first), stats
+
+
+def stream_vs_raw(ctx: Context) -> list[Result]:
+    from app.engine.client import EngineClient
+    from app.engine.generator import physical_cores
+    from app.engine.options import LoadOptions
+    from app.harmony import Message, PromptSettings, render_prompt
+
+    n_gen = 500 if ctx.quick else 2000
+    runs = 2 if ctx.quick else 5
+    n_ctx = 4096
+    threads = physical_cores()
+    messages = [Message("user", "Tell me a long story about a lighthouse keeper.")]
+    prompt_text = render_prompt(messages, PromptSettings())
+
+    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(ctx.work / "home")})
+    client.start()
+    try:
+        client.load(LoadOptions(model_path=str(ctx.tiny_model), n_ctx=n_ctx, n_threads=threads))
+        raw = _raw_runs(ctx.tiny_model, prompt_text, n_gen, n_ctx, threads)
+        next(raw)  # warm-up, both sides
+        _full_run(client, messages, n_gen)
+        raw_tps, full_tps, host_tps = [], [], []
+        for _ in range(runs):
+            raw_tps.append(next(raw))
+            tps, stats = _full_run(client, messages, n_gen)
+            full_tps.append(tps)
+            host_tps.append(stats.generation_tps)
+        raw.close()
+    finally:
+        client.close()
+    r, f = median(raw_tps), median(full_tps)
+    detail = {
+        "tokens_per_run": n_gen,
+        "runs": runs,
+        "threads": threads,
+        "raw_tps": [round(x, 1) for x in raw_tps],
+        "full_tps": [round(x, 1) for x in full_tps],
+        "host_reported_tps": [round(x, 1) for x in host_tps],
+    }
+    return [
+        Result(BENCH, "raw loop tok/s", r, "tok/s", detail=detail),
+        Result(BENCH, "full path tok/s", f, "tok/s", detail=detail),
+        Result(BENCH, "full path / raw loop", f / r, "", ">= 0.97", detail),
+    ]
+
+
+def _ttft(client: Any, messages: list[Any], reply: str) -> tuple[float, Any]:
+    from app.engine.client import GenerateRequest
+    from app.engine.events import DoneEvent, ErrorEvent
+    from app.engine.options import SamplingOptions
+
+    script = f"<|channel|>final<|message|>{reply}<|return|>"
+    req = GenerateRequest(messages, sampling=SamplingOptions(max_tokens=2048), script=script)
+    t0 = time.perf_counter()
+    first = None
+    stats = None
+    for ev in client.stream(req):
+        if first is None:
+            first = time.perf_counter() - t0
+        if isinstance(ev, DoneEvent):
+            stats = ev.stats
+        elif isinstance(ev, ErrorEvent):
+            raise RuntimeError(ev.message)
+    assert first is not None and stats is not None
+    return first, stats
+
+
+def followup_ttft(ctx: Context) -> list[Result]:
+    from app.engine.client import EngineClient
+    from app.engine.options import LoadOptions
+    from app.harmony import Message
+
+    new_message = "And what happened to the lighthouse after that winter?"
+    # Byte-level tiny vocabulary: about one token per character.
+    filler = "The keeper wrote in his log about the storm, the ships and the light. "
+    user_text = filler * 3
+    reply_text = filler * 3
+    repeats = 2 if ctx.quick else 5
+    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(ctx.work / "home")})
+    client.start()
+    t1s, t10s, history_tokens, evaluated = [], [], [], []
+    try:
+        options = LoadOptions(model_path=str(ctx.tiny_model), n_ctx=16384)
+        for _ in range(repeats):
+            client.load(options)  # a cold cache for turn 1
+            t1, _s1 = _ttft(client, [Message("user", new_message)], "Sure.")
+            t1s.append(t1)
+            history: list[Any] = []
+            for i in range(9):
+                history.append(Message("user", f"Turn {i}. {user_text}"))
+                _t, _s = _ttft(client, history, reply_text)
+                history.append(Message("assistant", reply_text, channel="final"))
+            history.append(Message("user", new_message))
+            t10, s10 = _ttft(client, history, "Sure.")
+            t10s.append(t10)
+            history_tokens.append(s10.prompt_tokens)
+            evaluated.append(s10.prompt_tokens - s10.cached_tokens)
+    finally:
+        client.close()
+    a, b = median(t1s), median(t10s)
+    detail = {
+        "turn1_ttft_s": [round(x, 4) for x in t1s],
+        "turn10_ttft_s": [round(x, 4) for x in t10s],
+        "turn10_prompt_tokens": history_tokens,
+        "turn10_evaluated_tokens": evaluated,
+    }
+    return [
+        Result(BENCH, "turn 10 prompt tokens", float(median(history_tokens)), "tok", detail=detail),
+        Result(BENCH, "TTFT turn 10 / turn 1", b / a, "", "<= 1.25", detail),
+    ]
+
+
+def run(ctx: Context) -> list[Result]:
+    return stream_vs_raw(ctx) + followup_ttft(ctx)
