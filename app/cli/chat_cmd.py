@@ -416,7 +416,14 @@ class SavedChat:
         continuing = args.continue_latest or args.conversation is not None
         if args.no_save and not continuing:
             return cls(None, None)
-        store = Store.open(readonly_fallback=True)
+        try:
+            store = Store.open(readonly_fallback=True)
+        except StoreError as e:
+            if continuing:
+                raise
+            # A damaged or too-new history must not stop a one-off question.
+            print(f"hearth chat: this exchange will not be saved: {e}", file=sys.stderr)
+            return cls(None, None)
         try:
             cid: int | None = None
             if args.conversation is not None:

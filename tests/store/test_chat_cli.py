@@ -1,0 +1,77 @@
+"""``hearth chat`` saves by default; --continue / --conversation go on with a saved chat."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app.store import Store
+
+
+def chat(model: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "chat", "--model", str(model), "--max-tokens", "8", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(x) for x in out.splitlines()]
+
+
+def test_exchanges_are_saved_and_continued_with_their_history(tiny_model):
+    first = chat(
+        tiny_model, "--jsonl", "--effort", "low", "--system", "Be brief.", "First question"
+    )
+    assert first.returncode == 0, first.stderr
+    printed = "".join(e.get("text", "") for e in _lines(first.stdout) if e["type"] == "content")
+    with Store.open() as s:
+        (conv,) = s.list_conversations()
+        assert conv.title == "First question"
+        assert conv.settings["effort"] == "low" and conv.settings["instructions"] == "Be brief."
+        path = s.active_path(conv.id)
+        assert [m.role for m in path] == ["user", "assistant"]
+        assert path[1].status == "done" and path[1].content == printed
+        assert path[1].stats["generated_tokens"] > 0 and path[1].model
+    second = chat(tiny_model, "--continue", "Second question")
+    assert second.returncode == 0, second.stderr
+    third = chat(tiny_model, "--conversation", str(conv.id), "Third question")
+    assert third.returncode == 0, third.stderr
+    with Store.open() as s:
+        assert len(s.list_conversations()) == 1
+        path = s.active_path(conv.id)
+        assert [m.content for m in path if m.role == "user"] == [
+            "First question",
+            "Second question",
+            "Third question",
+        ]
+        assert s.get_conversation(conv.id).settings["effort"] == "low"  # kept when continuing
+
+
+def test_no_save_and_errors(tiny_model):
+    res = chat(tiny_model, "--no-save", "Not kept")
+    assert res.returncode == 0, res.stderr
+    with Store.open() as s:
+        assert s.list_conversations() == []
+    res = chat(tiny_model, "--continue", "x")
+    assert res.returncode == 1 and "no saved conversation to continue" in res.stderr
+    res = chat(tiny_model, "--conversation", "42", "--jsonl", "x")
+    assert res.returncode == 1 and "No conversation with id 42" in res.stderr
+    assert _lines(res.stdout)[-1]["type"] == "error"
+
+
+def test_a_damaged_history_does_not_stop_a_question_and_is_left_alone(tiny_model):
+    from app import paths
+
+    db = paths.database_path()
+    db.write_bytes(b"garbage" * 100)
+    res = chat(tiny_model, "Still answer me")
+    assert res.returncode == 0, res.stderr
+    assert "will not be saved" in res.stderr and "damaged or not a database" in res.stderr
+    assert db.read_bytes() == b"garbage" * 100
+    res = chat(tiny_model, "--continue", "x")
+    assert res.returncode == 1 and "damaged or not a database" in res.stderr
