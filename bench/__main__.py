@@ -38,6 +38,11 @@ def _table(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gpu"]:  # `python -m bench gpu --model PATH`: see bench/gpu.py
+        from bench import gpu
+
+        return gpu.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--model", type=Path, help="also measure this GGUF (e.g. the 20b-shaped model)")
     ap.add_argument("--only", help="comma-separated suite names to run")

@@ -53,6 +53,9 @@ def _raw_runs(model: Path, prompt_text: str, n_gen: int, n_ctx: int, threads: in
         bias[i].token = t
         bias[i].bias = float("-inf")
     n_vocab = L.llama_vocab_n_tokens(vocab)
+    mem = L.llama_get_memory(ctx)
+    head = (L.llama_token * len(prompt))(*prompt)
+    L.llama_decode(ctx, L.llama_batch_get_one(head, len(prompt) - 1))
     try:
         while True:
             ch = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
@@ -61,11 +64,13 @@ def _raw_runs(model: Path, prompt_text: str, n_gen: int, n_ctx: int, threads: in
             L.llama_sampler_chain_add(ch, L.llama_sampler_init_top_k(TOP_K))
             L.llama_sampler_chain_add(ch, L.llama_sampler_init_temp(1.0))
             L.llama_sampler_chain_add(ch, L.llama_sampler_init_dist(1234))
-            L.llama_memory_clear(L.llama_get_memory(ctx), True)
-            arr = (L.llama_token * len(prompt))(*prompt)
-            L.llama_decode(ctx, L.llama_batch_get_one(arr, len(prompt)))
+            # Same work as the engine with its prompt cached: only the last prompt token is
+            # evaluated again, then n_gen tokens are sampled.
+            L.llama_memory_seq_rm(mem, 0, len(prompt) - 1, -1)
+            last = (L.llama_token * 1)(prompt[-1])
+            t0 = time.perf_counter()
+            L.llama_decode(ctx, L.llama_batch_get_one(last, 1))
             tok = L.llama_sampler_sample(ch, ctx, -1)
-            t_first = time.perf_counter()
             one = (L.llama_token * 1)()
             for _ in range(n_gen - 1):
                 one[0] = tok
@@ -73,7 +78,7 @@ def _raw_runs(model: Path, prompt_text: str, n_gen: int, n_ctx: int, threads: in
                 tok = L.llama_sampler_sample(ch, ctx, -1)
             t_end = time.perf_counter()
             L.llama_sampler_free(ch)
-            yield (n_gen - 1) / (t_end - t_first)
+            yield n_gen / (t_end - t0)
     finally:
         L.llama_free(ctx)
         L.llama_model_free(m)
@@ -89,18 +94,17 @@ def _full_run(client: Any, messages: list[Any], n_gen: int) -> tuple[float, Any]
         sampling=SamplingOptions(max_tokens=n_gen, top_k=TOP_K, seed=1234),
         suppress_stop=True,
     )
-    t_first = None
     stats = None
+    t0 = time.perf_counter()
     for ev in client.stream(req):
-        if t_first is None:
-            t_first = time.perf_counter()
         if isinstance(ev, DoneEvent):
             stats = ev.stats
         elif isinstance(ev, ErrorEvent):
             raise RuntimeError(ev.message)
     t_end = time.perf_counter()
-    assert stats is not None and t_first is not None
-    return (stats.generated_tokens - 1) / (t_end - t_first), stats
+    assert stats is not None
+    # End to end: request sent -> last event received (the prompt is cached, as in the raw loop).
+    return stats.generated_tokens / (t_end - t0), stats
 
 
 def stream_vs_raw(ctx: Context) -> list[Result]:
@@ -110,7 +114,7 @@ def stream_vs_raw(ctx: Context) -> list[Result]:
     from app.harmony import Message, PromptSettings, render_prompt
 
     n_gen = 500 if ctx.quick else 2000
-    runs = 2 if ctx.quick else 5
+    runs = 2 if ctx.quick else 7
     n_ctx = 4096
     threads = physical_cores()
     messages = [Message("user", "Tell me a long story about a lighthouse keeper.")]
@@ -133,6 +137,9 @@ def stream_vs_raw(ctx: Context) -> list[Result]:
     finally:
         client.close()
     r, f = median(raw_tps), median(full_tps)
+    # Runs alternate, so each pair saw about the same load on the machine: the median of the
+    # pairs' ratios is steadier than the ratio of medians when other work shares the cores.
+    ratio = median([b / a for a, b in zip(raw_tps, full_tps, strict=True)])
     detail = {
         "tokens_per_run": n_gen,
         "runs": runs,
@@ -144,7 +151,7 @@ def stream_vs_raw(ctx: Context) -> list[Result]:
     return [
         Result(BENCH, "raw loop tok/s", r, "tok/s", detail=detail),
         Result(BENCH, "full path tok/s", f, "tok/s", detail=detail),
-        Result(BENCH, "full path / raw loop", f / r, "", ">= 0.97", detail),
+        Result(BENCH, "full path / raw loop", ratio, "", ">= 0.97", detail),
     ]
 
 

@@ -29,6 +29,7 @@ class GenerationStats:
     context_size: int = 0
     stop_reason: str = "return"
     total_s: float = 0.0
+    backend_sampling: bool = False  # the sampler chain ran inside the compute graph (GPU)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

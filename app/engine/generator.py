@@ -529,6 +529,7 @@ class Generator:
                 stats.generation_tps = (n_gen - 1) / max(t_end - t_first, 1e-9)
         stats.context_used = len(self.cache)
         stats.total_s = now - t0
+        stats.backend_sampling = self.backend_sampling
         return stats
 
     def reset_cache(self) -> None:
