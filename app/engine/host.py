@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import IO, Any
 
 from app.engine.events import (
@@ -171,7 +172,11 @@ class Host:
 
         self._unload()
         options = LoadOptions.from_dict(cmd.get("options") or {})
-        self.gen = Generator(options, log_path=paths.log_dir() / "llama.log")
+        try:
+            log_path: Path | None = paths.log_dir() / "llama.log"
+        except OSError:
+            log_path = None
+        self.gen = Generator(options, log_path=log_path)
         self._vocab_cache.clear()
         self.out.send({"type": "loaded", "info": self.gen.model_info().to_dict()})
 
@@ -326,20 +331,27 @@ def _convert_events(parsed: list[Any]) -> list[EngineEvent]:
 
 
 def main() -> int:
-    # Keep the protocol pipe for ourselves; anything written to fd 1 from now on (llama.cpp,
-    # a stray print) goes to stderr, which the client points at a log file.
+    # Keep the protocol pipes for ourselves (by descriptor: a windowed frozen app may have no
+    # sys.stdin/sys.stdout objects); anything written to fd 1 from now on (llama.cpp, a stray
+    # print) goes to stderr, which the client points at a log file.
+    inp = os.fdopen(os.dup(0), "rb")
     proto = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     from app import paths
 
+    handlers: list[logging.Handler]
+    try:
+        handlers = [logging.FileHandler(paths.log_dir() / "engine.log", encoding="utf-8")]
+    except OSError:  # a read-only data folder must not stop the engine
+        handlers = [logging.NullHandler()]
     logging.basicConfig(
         level=logging.DEBUG if os.environ.get("HEARTH_DEBUG") else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        handlers=[logging.FileHandler(paths.log_dir() / "engine.log", encoding="utf-8")],
+        handlers=handlers,
     )
     try:
-        return Host(sys.stdin.buffer, proto).run()
+        return Host(inp, proto).run()
     except BrokenPipeError:
         return 0
 

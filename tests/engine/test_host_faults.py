@@ -205,3 +205,20 @@ def test_reply_after_failed_load_reports_no_model(engine: EngineClient, tiny_mod
     events = collect(engine, GenerateRequest([Message("user", "hi")], script=SCRIPT))
     assert isinstance(events[-1], DoneEvent)
     assert not any(isinstance(e, ReasoningEvent) for e in events)
+
+
+def test_host_exits_when_its_parent_goes_away_mid_reply(tiny_model: Path, tmp_path: Path) -> None:
+    """The app killed: the host sees its command pipe close, stops generating and exits."""
+    client = start_client(tmp_path / "home")
+    try:
+        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        req = GenerateRequest([Message("user", "go")], sampling=LONG_RUN, suppress_stop=True)
+        stream = client.stream(req)
+        next(stream)
+        proc = client._proc
+        assert proc is not None and proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        assert isinstance(list(stream)[-1], DoneEvent | ErrorEvent)
+    finally:
+        client.close()
