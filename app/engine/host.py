@@ -198,6 +198,7 @@ class Host:
         return out
 
     def _generate(self, cmd: dict[str, Any]) -> None:
+        from app.engine.generator import EngineFailure
         from app.harmony import StreamParser, render_prompt
 
         t_start = time.perf_counter()
@@ -211,7 +212,11 @@ class Host:
         settings = req.settings
 
         def tokens_of(msgs: list[Any]) -> list[int]:
-            return gen.tokenize_prompt(render_prompt(msgs, settings))
+            try:
+                text = render_prompt(msgs, settings)
+            except ValueError as e:  # e.g. an unknown reasoning effort
+                raise EngineFailure("bad_request", f"The request can't be rendered: {e}.") from e
+            return gen.tokenize_prompt(text)
 
         # Room for the reply: its max_tokens, but never more than a quarter of the context.
         reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
@@ -220,9 +225,12 @@ class Host:
             self.out.send(
                 TrimmedEvent(
                     dropped,
-                    f"The conversation is longer than the context ({gen.n_ctx:,} tokens): the "
-                    f"oldest {dropped} message{'s' if dropped != 1 else ''} were left out of "
-                    "the prompt.",
+                    f"The conversation is longer than the context ({gen.n_ctx:,} tokens): "
+                    + (
+                        "the oldest message was left out of the prompt."
+                        if dropped == 1
+                        else f"the oldest {dropped} messages were left out of the prompt."
+                    ),
                 ).to_dict()
             )
         script = self._script_tokens(req.script) if req.script is not None else None

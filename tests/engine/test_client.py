@@ -170,3 +170,14 @@ def test_hidden_engine_host_subcommand_serves(tiny_model: Path, tmp_path: Path) 
         events = collect(client, GenerateRequest(HELLO, script=script))
         assert texts(events, ContentEvent) == "ok"
     assert not client.is_alive
+
+
+def test_a_bad_effort_is_a_bad_request(engine: EngineClient) -> None:
+    from app.engine.events import ErrorEvent
+    from app.harmony import PromptSettings
+
+    req = GenerateRequest(HELLO, settings=PromptSettings(effort="extreme"))  # type: ignore[arg-type]
+    events = collect(engine, req)
+    assert len(events) == 1 and isinstance(events[0], ErrorEvent)
+    assert events[0].kind == "bad_request"
+    assert isinstance(collect(engine, GenerateRequest(HELLO, script="<|return|>"))[-1], DoneEvent)
