@@ -64,6 +64,7 @@ _MSG_COLS = (
 )
 _CONV_COLS = "id, title, created_at, updated_at, pinned, settings, active_leaf_id, deleted_at"
 TITLE_MAX = 60
+PREFIX_MIN = 3
 
 
 def make_title(text: str, limit: int = TITLE_MAX) -> str:
@@ -81,12 +82,15 @@ def make_title(text: str, limit: int = TITLE_MAX) -> str:
 
 def fts_query(text: str) -> str:
     """User text -> a safe FTS5 query: every word quoted (so ``AND``, ``"`` or ``*`` are just
-    text), all words required, the last one as a prefix (search as you type). "" if no words."""
+    text), all words required, the last one as a prefix (search as you type) once it has
+    PREFIX_MIN characters: "t*" would match nearly every message and rank them all. "" if no
+    words."""
     words = re.findall(r"\w+", text)
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
+    if len(words[-1]) >= PREFIX_MIN:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
@@ -829,12 +833,15 @@ class Store:
             rows = conn.execute(
                 "SELECT m.conversation_id, c.title, m.id, m.role,"
                 f" snippet(messages_fts, -1, '{MARK_START}', '{MARK_END}', '…', 16),"
-                " bm25(messages_fts, 1.0, 0.5) AS score, c.updated_at"
+                " messages_fts.rank, c.updated_at"
                 " FROM messages_fts"
                 " JOIN messages m ON m.id = messages_fts.rowid"
                 " JOIN conversations c ON c.id = m.conversation_id"
-                f" WHERE messages_fts MATCH ? AND c.deleted_at IS NULL{extra}"
-                " ORDER BY score LIMIT ?",
+                # Ordering by FTS5's own rank column lets it sort inside the index and compute
+                # snippets only for the rows returned; reasoning counts half as much as the answer.
+                " WHERE messages_fts MATCH ? AND messages_fts.rank MATCH 'bm25(1.0, 0.5)'"
+                f" AND c.deleted_at IS NULL{extra}"
+                " ORDER BY messages_fts.rank LIMIT ?",
                 (*params, limit),
             ).fetchall()
         return [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]

@@ -31,6 +31,8 @@ def test_search_finds_content_and_reasoning_with_highlighted_snippets(store):
     assert [h.conversation_id for h in store.search("cafe")] == [c.id]
     assert [h.conversation_id for h in store.search("knea")] == [a.id, a.id]
     assert store.search("knead dough", conversation_id=b.id) == []
+    # One or two letters are whole words, not prefixes (a prefix that short matches everything).
+    assert store.search("kn") == []
 
 
 def test_search_follows_edits_deletes_and_trash(store):
@@ -74,3 +76,11 @@ def test_hostile_queries_do_not_raise(store):
 @given(q=st.text(max_size=30))
 def test_any_text_is_a_safe_query(store, q):
     store.search(q)
+
+
+def test_fts_query_quotes_every_word():
+    from app.store.store import fts_query
+
+    assert fts_query('bread "AND" NEAR(x') == '"bread" "AND" "NEAR" "x"'
+    assert fts_query("sourdo") == '"sourdo"*'
+    assert fts_query("?!") == ""
