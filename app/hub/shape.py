@@ -47,6 +47,7 @@ class ModelShape:
     n_expert: int = 0
     n_expert_used: int = 0
     sliding_window: int = 0
+    n_vocab: int = 0
     files: list[Path] = field(default_factory=list)
 
     @property
@@ -87,6 +88,7 @@ def read_shape(path: str | Path) -> ModelShape:
     arch = ""
     kv: dict[str, object] = {}
     tensors: list[tuple[str, int]] = []
+    n_vocab = 0
     for p in parts:
         try:
             reader = GGUFReader(p)
@@ -99,6 +101,9 @@ def read_shape(path: str | Path) -> ModelShape:
                 except Exception:
                     continue
         tensors += [(t.name, int(t.n_bytes)) for t in reader.tensors]
+        tokens = reader.fields.get("tokenizer.ggml.tokens")
+        if tokens is not None and not n_vocab:
+            n_vocab = len(tokens.data)
     arch = str(kv.get("general.architecture", ""))
     if not arch:
         raise ShapeError(f"{path.name} has no general.architecture: not a model GGUF.")
@@ -147,6 +152,7 @@ def read_shape(path: str | Path) -> ModelShape:
         n_expert=num("expert_count"),
         n_expert_used=num("expert_used_count"),
         sliding_window=num("attention.sliding_window"),
+        n_vocab=n_vocab,
         files=parts,
     )
 
@@ -197,6 +203,7 @@ def gptoss_shape(
         n_expert=n_expert,
         n_expert_used=n_expert_used,
         sliding_window=128,
+        n_vocab=vocab,
     )
 
 
