@@ -15,10 +15,9 @@ at all. Flash attention is on (less memory for the attention scratch, faster on 
 
 Estimates: weights from the model's tensor table (``ModelShape``), KV cache f16 for every layer
 (``swa_full``), a compute buffer (the logits of a 512-token batch plus scratch), a little runtime
-overhead, and budgets that keep a reserve: 5 % of VRAM (at least 256 MiB), and 15 % of RAM (at least
-2 GiB) for the OS and the app. On unified memory (Apple Silicon) the GPU share is Metal's working
-set
-and both sides come out of the same RAM.
+overhead, and budgets that keep a reserve: 5 % of VRAM (at least 256 MiB), and 15 % of RAM (at
+least 2 GiB) for the OS and the app. On unified memory (Apple Silicon) the GPU share is Metal's
+working set and both sides come out of the same RAM.
 """
 
 from __future__ import annotations
