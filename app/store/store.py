@@ -408,6 +408,11 @@ class Store:
                     raise
             except sqlite3.Error as exc:
                 raise translate(exc, self.path) from exc
+            except UnicodeEncodeError as exc:  # a lone surrogate cannot be stored as UTF-8
+                raise InvalidRequestError(
+                    "The text contains characters that cannot be saved (unpaired surrogates).",
+                    "Remove them and try again.",
+                ) from exc
 
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run SQL on the store's connection (maintenance, PRAGMAs, tests, benchmarks)."""

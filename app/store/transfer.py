@@ -193,7 +193,7 @@ def validate(data: Any) -> dict[str, Any]:
         if not isinstance(mid, int | str) or isinstance(mid, bool) or mid in seen:
             raise _bad(f"message {i + 1} has a missing or repeated id")
         parent = m.get("parent")
-        if parent is not None and parent not in seen:
+        if parent is not None and (not isinstance(parent, int | str) or parent not in seen):
             raise _bad(
                 f"message {i + 1} refers to parent {parent!r}, which comes nowhere before it"
             )
@@ -231,7 +231,7 @@ def validate(data: Any) -> dict[str, Any]:
         "created_at": created,
         "updated_at": _time(conv, "updated_at", created),
         "messages": out,
-        "active_leaf": conv.get("active_leaf"),
+        "active_leaf": leaf if isinstance(leaf := conv.get("active_leaf"), int | str) else None,
     }
 
 
@@ -243,6 +243,10 @@ def import_json_text(store: Store, text: str) -> int:
             f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
             "Is it a Hearth export (`hearth history export ID --format json`)?",
         ) from exc
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800" escapes: not text SQLite can store
+        raise _bad("it contains invalid characters (unpaired surrogates)") from exc
     return store.insert_tree(**validate(data))
 
 

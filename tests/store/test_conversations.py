@@ -108,3 +108,6 @@ def test_unknown_role_or_status_is_refused(store):
         store.update_message(m.id, status="finished")
     with pytest.raises(NotFoundError):
         store.add_message(999, "user", "x")
+    with pytest.raises(InvalidRequestError, match="unpaired surrogates"):
+        store.add_message(m.conversation_id, "user", "bad \ud800 text")
+    assert store.get_conversation(m.conversation_id).message_count == 1

@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.store import ImportFormatError, export_json, export_markdown, import_file
 from app.store.transfer import import_json_text
@@ -102,6 +104,7 @@ def test_import_file_and_its_specific_errors(store, tmp_path):
     msgs = [dict(m) for m in data["messages"]]
     msgs[2]["id"] = msgs[1]["id"]
     bad(data | {"messages": msgs}, "repeated id")
+    bad(json.dumps(data).replace('"Weather in Paris?"', '"\\ud800"', 1), "unpaired surrogates")
     with pytest.raises(ImportFormatError, match="No such file"):
         import_file(store, tmp_path / "missing.json")
     with pytest.raises(ImportFormatError, match="is a folder"):
@@ -113,3 +116,36 @@ def test_imported_streaming_message_is_not_left_streaming(store):
     store.add_message(c.id, "assistant", "half", status="streaming")
     new_id = import_json_text(store, json.dumps(export_json(store, c.id)))
     assert store.active_path(new_id)[0].status == "interrupted"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    conv=st.dictionaries(
+        st.sampled_from(["title", "settings", "pinned", "created_at", "active_leaf"]), _json
+    ),
+    msgs=st.lists(
+        st.dictionaries(
+            st.sampled_from(["id", "parent", "role", "content", "status", "tool_calls", "stats"]),
+            _json | st.sampled_from(["user", "assistant", "done", 1, 2]),
+        ),
+        max_size=4,
+    ),
+)
+def test_hostile_imports_only_raise_import_errors(store, conv, msgs):
+    doc = {"format": "hearth.conversation", "version": 1, "conversation": conv, "messages": msgs}
+    try:
+        cid = import_json_text(store, json.dumps(doc))
+    except ImportFormatError:
+        return
+    assert len(store.messages(cid)) == len(msgs)
