@@ -177,16 +177,21 @@ def run_turn(
     stream = client.stream(request)
     while True:
         try:
-            ev = next(stream)
-        except StopIteration:
-            break
+            try:
+                ev = next(stream)
+            except StopIteration:
+                break
+            _accumulate(result, ev)
+            if on_event is not None:
+                on_event(ev)
         except KeyboardInterrupt:
+            # First Ctrl-C: cancel and let the reply end (its done event still comes, with what
+            # was generated). A second one stops waiting.
+            if result.interrupted:
+                stream.close()
+                break
             result.interrupted = True
             client.cancel()
-            continue
-        _accumulate(result, ev)
-        if on_event is not None:
-            on_event(ev)
     return result
 
 

@@ -163,3 +163,38 @@ def test_engine_host_is_hidden_from_help(capsys: pytest.CaptureFixture[str]) -> 
         main(["--help"])
     out = capsys.readouterr().out
     assert "chat" in out and "inspect" in out and "engine-host" not in out
+
+
+def test_run_turn_ctrl_c_cancels_and_keeps_the_reply(tiny_model: Path, tmp_path: Path) -> None:
+    from app.cli.chat_cmd import run_turn
+    from app.engine.events import DoneEvent, EngineEvent
+    from app.engine.options import LoadOptions, SamplingOptions
+    from app.harmony import Message
+    from tests.engine.conftest import start_client
+
+    client = start_client(tmp_path / "home")
+    try:
+        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        seen: list[EngineEvent] = []
+
+        def on_event(ev: EngineEvent) -> None:
+            seen.append(ev)
+            if len(seen) == 2:
+                raise KeyboardInterrupt  # what a Ctrl-C inside the printer looks like
+
+        # A long free-running reply (stop tokens are possible, so it may end on its own).
+        result = run_turn(
+            client,
+            [Message("user", "go")],
+            sampling=SamplingOptions(max_tokens=100_000, seed=11),
+            on_event=on_event,
+        )
+        assert result.interrupted
+        assert isinstance(seen[-1], DoneEvent)
+        assert result.stats is not None and result.stats.stop_reason in (
+            "cancelled",
+            "return",
+            "call",
+        )
+    finally:
+        client.close()
