@@ -22,7 +22,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
 
@@ -217,7 +217,7 @@ class EngineClient:
                 raise EngineError("engine_died", self._frame_error(frame))
             raise EngineError(str(frame.get("kind") or "load_failed"), self._frame_error(frame))
 
-    def stream(self, request: GenerateRequest) -> Iterator[EngineEvent]:
+    def stream(self, request: GenerateRequest) -> Generator[EngineEvent, None, None]:
         """Generate one reply, yielding its events; the last is a DoneEvent or an ErrorEvent.
         Leaving the loop early cancels the reply."""
         with self._op_lock:
