@@ -222,3 +222,18 @@ def test_host_exits_when_its_parent_goes_away_mid_reply(tiny_model: Path, tmp_pa
         assert isinstance(list(stream)[-1], DoneEvent | ErrorEvent)
     finally:
         client.close()
+
+
+def test_unload_then_load_again(tiny_model: Path, tmp_path: Path) -> None:
+    client = start_client(tmp_path / "home")
+    try:
+        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        client.unload()
+        assert client.model_info is None and client.is_alive
+        events = collect(client, GenerateRequest([Message("user", "hi")], script=SCRIPT))
+        assert [e.kind for e in events if isinstance(e, ErrorEvent)] == ["not_loaded"]
+        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        assert isinstance(collect(client, GenerateRequest([Message("user", "hi")]))[-1], DoneEvent)
+    finally:
+        client.close()
+    assert not client.is_alive and client.pid is None
