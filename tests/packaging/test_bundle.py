@@ -132,17 +132,40 @@ def test_chat_streams_through_the_frozen_engine_host(bundle, tiny_model, tmp_pat
     assert {e["type"] for e in events[:-1]} <= {"reasoning", "content", "preamble", "tool_call"}
 
 
-def test_gui_starts_offscreen_and_stays_up(bundle, tmp_path):
+def child_commands(pid: int) -> list[str]:
+    """Command lines of the direct children of ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_gui_starts_offscreen_and_stays_up(bundle, tiny_model, tmp_path):
+    # With --model the window loads it at once, so the frozen engine host must start too.
     proc = subprocess.Popen(
-        [str(bundle / "hearth")],
+        [str(bundle / "hearth"), "gui", "--model", str(tiny_model)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=run_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
     )
     try:
+        hosts: list[str] = []
+        for _ in range(100):  # up to ~20 s for the engine host to appear
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)  # the app must not exit meanwhile
+            hosts = [c for c in child_commands(proc.pid) if "engine-host" in c]
+            if hosts:
+                break
+        assert hosts, "the app did not start its engine host (hearth engine-host)"
+        assert hosts[0].split()[0] == str(bundle / "hearth")
         with pytest.raises(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)  # still running after 5 s: the window is up, nothing crashed
+            proc.wait(timeout=5)  # still running 5 s later: the window is up, nothing crashed
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -197,3 +220,33 @@ def test_deb_builds_unpacks_and_its_launcher_runs(bundle, tmp_path):
     validator = shutil.which("desktop-file-validate")
     if validator:
         subprocess.run([validator, str(root / "usr/share/applications/hearth.desktop")], check=True)
+
+
+def test_tarball_unpacks_and_runs(bundle, tmp_path):
+    built = subprocess.run(
+        ["bash", str(ROOT / "installer" / "linux" / "make-tarball.sh")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BUNDLE": str(bundle), "OUT": str(tmp_path / "out")},
+    )
+    assert built.returncode == 0, built.stderr
+    tarball = Path(built.stdout.strip().splitlines()[-1])
+    subprocess.run(["tar", "-xzf", str(tarball), "-C", str(tmp_path)], check=True)
+    folder = tmp_path / tarball.name.removesuffix(".tar.gz")
+    for name in (
+        "hearth",
+        "README.txt",
+        "install-desktop-entry.sh",
+        "hearth.desktop",
+        "hearth.png",
+    ):
+        assert (folder / name).exists(), name
+    out = subprocess.run(
+        [str(folder / "hearth"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=run_env(tmp_path),
+    )
+    assert out.stdout.strip() == f"hearth {__version__}", out.stderr

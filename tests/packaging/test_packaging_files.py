@@ -249,7 +249,10 @@ def test_licence_files_come_from_package_metadata():
 # --- installers ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / "installer").rglob("*.sh")), ids=lambda p: p.name)
+SCRIPTS = sorted([*(ROOT / "installer").rglob("*.sh"), *(ROOT / "packaging").glob("*.sh")])
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_shell_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
 
@@ -319,3 +322,25 @@ def test_debug_info_is_stripped_only_outside_wheels(tmp_path):
     )
     assert (tmp_path / "work" / "libpython3.11.so.1.0").read_bytes() == b"\x7fELF"
     assert out[2] == toc[2]
+
+
+def test_portable_menu_entry_points_at_the_unpacked_app(tmp_path):
+    folder = tmp_path / "hearth 0.1 (portable)"  # a path with spaces
+    folder.mkdir()
+    (folder / "hearth").write_text("#!/bin/sh\n")
+    (folder / "hearth").chmod(0o755)
+    shutil.copy(ROOT / "resources" / "hearth.desktop", folder / "hearth.desktop")
+    shutil.copy(ICONS / "hearth-256.png", folder / "hearth.png")
+    script = shutil.copy(ROOT / "installer" / "linux" / "install-desktop-entry.sh", folder)
+    data = tmp_path / "data"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(data)}
+    subprocess.run(["bash", script], check=True, env=env, capture_output=True)
+    entry = (data / "applications" / "hearth.desktop").read_text()
+    assert f'Exec="{folder}/hearth"' in entry
+    assert f"TryExec={folder}/hearth" in entry
+    assert (data / "icons/hicolor/256x256/apps/hearth.png").is_file()
+    validator = shutil.which("desktop-file-validate")
+    if validator:
+        subprocess.run([validator, str(data / "applications" / "hearth.desktop")], check=True)
+    subprocess.run(["bash", script, "--remove"], check=True, env=env, capture_output=True)
+    assert not (data / "applications" / "hearth.desktop").exists()
