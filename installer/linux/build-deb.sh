@@ -5,8 +5,8 @@
 #   BUNDLE=/path/to/hearth OUT=/tmp DEB_COMPRESSION=gzip:1 installer/linux/build-deb.sh
 #
 # Layout: the bundle in /opt/hearth, /usr/bin/hearth -> ../../opt/hearth/hearth (relative, so a
-# package unpacked with dpkg -x also works in place), the .desktop entry, hicolor icons, and the
-# copyright file. dpkg's triggers refresh the menu and icon caches; no maintainer scripts needed.
+# package unpacked with dpkg -x also works in place), the .desktop entry, AppStream metadata
+# (software centres), hicolor icons, and the copyright file. dpkg's triggers refresh the menu and icon caches; no maintainer scripts needed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -33,6 +33,8 @@ mkdir -p "$PKG/DEBIAN" "$PKG/opt" "$PKG/usr/bin" "$PKG/usr/share/applications" \
 cp -a "$BUNDLE" "$PKG/opt/hearth"
 ln -s ../../opt/hearth/hearth "$PKG/usr/bin/hearth"
 install -m 0644 "$ROOT/resources/hearth.desktop" "$PKG/usr/share/applications/hearth.desktop"
+install -D -m 0644 "$ROOT/resources/app.hearth.Hearth.metainfo.xml" \
+  "$PKG/usr/share/metainfo/app.hearth.Hearth.metainfo.xml"
 for size in 16 24 32 48 64 128 256 512; do
   dir="$PKG/usr/share/icons/hicolor/${size}x${size}/apps"
   mkdir -p "$dir"

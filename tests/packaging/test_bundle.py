@@ -217,6 +217,7 @@ def test_deb_builds_unpacks_and_its_launcher_runs(bundle, tmp_path):
         assert (root / f"usr/share/icons/hicolor/{size}x{size}/apps/hearth.png").is_file()
     assert (root / "usr/share/icons/hicolor/scalable/apps/hearth.svg").is_file()
     assert (root / "usr/share/doc/hearth/copyright").is_file()
+    assert (root / "usr/share/metainfo/app.hearth.Hearth.metainfo.xml").is_file()
     validator = shutil.which("desktop-file-validate")
     if validator:
         subprocess.run([validator, str(root / "usr/share/applications/hearth.desktop")], check=True)

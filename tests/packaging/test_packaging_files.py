@@ -56,6 +56,26 @@ def test_desktop_entry_is_valid():
     assert de["Categories"].endswith(";")
 
 
+def test_appstream_metadata_names_the_desktop_entry():
+    import xml.etree.ElementTree as ET
+
+    path = ROOT / "resources" / "app.hearth.Hearth.metainfo.xml"
+    root = ET.parse(path).getroot()
+    assert root.get("type") == "desktop-application"
+    assert root.findtext("id") == path.name.removesuffix(".metainfo.xml")
+    assert root.findtext("launchable") == "hearth.desktop"
+    assert root.findtext("project_license") == "Apache-2.0"
+    from app import __version__
+
+    assert root.find("releases/release").get("version") == __version__
+    validator = shutil.which("appstreamcli")
+    if validator:
+        result = subprocess.run(
+            [validator, "validate", "--no-net", str(path)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 # --- icons -----------------------------------------------------------------------------------
 
 
