@@ -1,0 +1,282 @@
+"""What Hearth offers to download: a short catalog of gpt-oss GGUFs, and a search of the Hub.
+
+The catalog's repositories and file names are the published ones (ggml-org's are llama.cpp's own
+conversions; bartowski's and unsloth's are the most used alternatives). Sizes are the published
+ones, rounded; the download itself uses the exact size and SHA-256 the Hub gives at that moment.
+For planning before a download, each entry carries the model's shape computed from the
+architecture, scaled to the file's size for quantizations other than ggml-org's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.hub import fmt
+from app.hub.download import DownloadError, DownloadManager, DownloadRequest
+from app.hub.hardware import Hardware
+from app.hub.planner import LoadPlan, estimate, plan
+from app.hub.shape import GPT_OSS_20B, GPT_OSS_120B, SPLIT_RE, ModelShape
+
+
+def _scaled(shape: ModelShape, size: int, name: str) -> ModelShape:
+    """The shape of another quantization of the same model: experts stay MXFP4 in every
+    published gpt-oss GGUF, so only the other tensors change size."""
+    experts = sum(shape.expert_bytes)
+    rest = shape.total_bytes - experts
+    k = max(0.1, (size - experts) / rest)
+    return replace(
+        shape,
+        name=name,
+        layer_bytes=[int(b * k) for b in shape.layer_bytes],
+        embd_bytes=int(shape.embd_bytes * k),
+        output_bytes=int(shape.output_bytes * k),
+    )
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    title: str
+    repo_id: str
+    files: tuple[str, ...]
+    size: int  # bytes, all files together (as published)
+    quantization: str
+    publisher: str
+    description: str
+    shape: ModelShape = field(compare=False, hash=False, repr=False)
+    recommended: bool = False
+
+    def request(self, dest_dir: str | None = None) -> DownloadRequest:
+        return DownloadRequest(self.repo_id, self.files, dest_dir=dest_dir, label=self.title)
+
+    @property
+    def memory_needed(self) -> int:
+        """Weights, an 8k-token KV cache and buffers: RAM + VRAM together."""
+        gpu, ram = estimate(self.shape, 8192, -1, 0)
+        return gpu + ram
+
+    def fit(self, hw: Hardware) -> LoadPlan:
+        return plan(self.shape, hw)
+
+    def to_dict(self, hw: Hardware | None = None) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "repo_id": self.repo_id,
+            "files": list(self.files),
+            "size": self.size,
+            "quantization": self.quantization,
+            "publisher": self.publisher,
+            "description": self.description,
+            "recommended": self.recommended,
+            "memory_needed": self.memory_needed,
+        }
+        if hw is not None:
+            p = self.fit(hw)
+            d["fit"] = {"verdict": str(p.verdict), "label": p.label, "summary": p.summary}
+        return d
+
+
+def _entry(
+    id: str,
+    title: str,
+    repo: str,
+    files: tuple[str, ...],
+    size: float,
+    quant: str,
+    publisher: str,
+    description: str,
+    base: ModelShape,
+    recommended: bool = False,
+) -> CatalogEntry:
+    size_b = int(size)
+    shape = base if abs(size_b - base.total_bytes) < 0.02 * size_b else _scaled(base, size_b, id)
+    return CatalogEntry(
+        id, title, repo, files, size_b, quant, publisher, description, shape, recommended
+    )
+
+
+CATALOG: list[CatalogEntry] = [
+    _entry(
+        "gpt-oss-20b",
+        "gpt-oss 20B",
+        "ggml-org/gpt-oss-20b-GGUF",
+        ("gpt-oss-20b-mxfp4.gguf",),
+        12.1e9,
+        "MXFP4",
+        "ggml-org",
+        "OpenAI's open-weight model, in its native MXFP4 format, converted by the llama.cpp "
+        "team. Runs on a 16 GB laptop; fast with 8 GB of VRAM or more.",
+        GPT_OSS_20B,
+        recommended=True,
+    ),
+    _entry(
+        "gpt-oss-120b",
+        "gpt-oss 120B",
+        "ggml-org/gpt-oss-120b-GGUF",
+        tuple(f"gpt-oss-120b-mxfp4-{i:05d}-of-00003.gguf" for i in (1, 2, 3)),
+        63.4e9,
+        "MXFP4",
+        "ggml-org",
+        "The large gpt-oss: stronger answers, needs about 64 GB of RAM+VRAM (a workstation or "
+        "a 96 GB Mac).",
+        GPT_OSS_120B,
+    ),
+    _entry(
+        "gpt-oss-20b-bartowski-mxfp4",
+        "gpt-oss 20B (bartowski, MXFP4)",
+        "bartowski/openai_gpt-oss-20b-GGUF",
+        ("openai_gpt-oss-20b-MXFP4.gguf",),
+        12.1e9,
+        "MXFP4",
+        "bartowski",
+        "The same MXFP4 weights, converted with an importance matrix.",
+        GPT_OSS_20B,
+    ),
+    _entry(
+        "gpt-oss-20b-bartowski-q4_k_m",
+        "gpt-oss 20B (bartowski, Q4_K_M)",
+        "bartowski/openai_gpt-oss-20b-GGUF",
+        ("openai_gpt-oss-20b-Q4_K_M.gguf",),
+        11_673_418_816,
+        "Q4_K_M",
+        "bartowski",
+        "Attention in Q4_K_M, experts kept MXFP4: barely smaller, for tools that expect K-quants.",
+        GPT_OSS_20B,
+    ),
+    _entry(
+        "gpt-oss-20b-unsloth-f16",
+        "gpt-oss 20B (unsloth, F16)",
+        "unsloth/gpt-oss-20b-GGUF",
+        ("gpt-oss-20b-F16.gguf",),
+        13.8e9,
+        "F16",
+        "unsloth",
+        "Attention and embeddings unquantized (F16), experts MXFP4: the most faithful, 1.7 GB "
+        "larger.",
+        GPT_OSS_20B,
+    ),
+]
+
+
+def by_id(entry_id: str) -> CatalogEntry | None:
+    for e in CATALOG:
+        if e.id == entry_id:
+            return e
+    return None
+
+
+def recommended() -> CatalogEntry:
+    return next(e for e in CATALOG if e.recommended)
+
+
+def recommend(hw: Hardware) -> tuple[CatalogEntry, LoadPlan]:
+    """The model to suggest on this machine: the recommended 20B, unless the 120B fits entirely
+    on the GPU (then it is as fast and better)."""
+    big = by_id("gpt-oss-120b")
+    if big is not None:
+        p = big.fit(hw)
+        if p.verdict == "gpu":
+            return big, p
+    e = recommended()
+    return e, e.fit(hw)
+
+
+# -- searching the Hub ---------------------------------------------------------------------------
+@dataclass
+class HubModel:
+    repo_id: str
+    downloads: int = 0
+    likes: int = 0
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HubGGUF:
+    """A model file in a repository (split GGUFs as one entry, named by their first part)."""
+
+    repo_id: str
+    filename: str
+    files: tuple[str, ...]
+    size: int
+
+    @property
+    def quantization(self) -> str:
+        stem = self.filename.rsplit(".", 1)[0].upper()
+        for q in ("MXFP4", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q4_K_M", "Q4_K_S", "Q4_0", "F16"):
+            if q in stem.replace("-", "_"):
+                return q
+        return ""
+
+    def request(self, dest_dir: str | None = None) -> DownloadRequest:
+        return DownloadRequest(self.repo_id, self.files, dest_dir=dest_dir)
+
+
+def _api(manager: DownloadManager) -> Any:
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=manager.endpoint, token=manager.token, library_name="hearth")
+
+
+def _call(manager: DownloadManager, what: DownloadRequest, fn: Any) -> Any:
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        return fn()
+    except OfflineModeIsEnabled as e:
+        raise manager._offline_error() from e
+    except HfHubHTTPError as e:
+        raise manager._explain(e, what) from e
+    except (httpx2.TransportError, ConnectionError) as e:
+        raise DownloadError(
+            f"Cannot reach {manager.endpoint} ({type(e).__name__}). Check your internet "
+            "connection (and HF_ENDPOINT if you use a mirror).",
+            "network",
+        ) from e
+
+
+def search_hub(
+    query: str, manager: DownloadManager | None = None, limit: int = 30
+) -> list[HubModel]:
+    """GGUF repositories on the Hub matching ``query``, most downloaded first."""
+    manager = manager or DownloadManager()
+    api = _api(manager)
+    probe = DownloadRequest("search/search", ("",))
+
+    def run() -> list[HubModel]:
+        out = []
+        for m in api.list_models(search=query, filter="gguf", sort="downloads", limit=limit):
+            out.append(HubModel(m.id, int(m.downloads or 0), int(m.likes or 0), list(m.tags or [])))
+        return out
+
+    return list(_call(manager, probe, run))
+
+
+def repo_ggufs(repo_id: str, manager: DownloadManager | None = None) -> list[HubGGUF]:
+    """The GGUF files of a repository, split models grouped, smallest first."""
+    manager = manager or DownloadManager()
+    api = _api(manager)
+    req = DownloadRequest(repo_id, ("",))
+    info = _call(manager, req, lambda: api.model_info(repo_id, files_metadata=True, timeout=30))
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for s in info.siblings or []:
+        name = s.rfilename
+        if not name.lower().endswith(".gguf"):
+            continue
+        size = int(s.lfs.size if s.lfs is not None else (s.size or 0))
+        m = SPLIT_RE.match(name.rsplit("/", 1)[-1])
+        key = name[: len(name) - len(m.group(0))] + m.group("stem") if m else name
+        groups.setdefault(key, []).append((name, size))
+    out = []
+    for parts in groups.values():
+        parts.sort()
+        names = tuple(n for n, _ in parts)
+        out.append(HubGGUF(repo_id, names[0], names, sum(sz for _, sz in parts)))
+    out.sort(key=lambda g: (g.size, g.filename))
+    return out
+
+
+def describe_size(entry: CatalogEntry) -> str:
+    return f"{fmt.size(entry.size)} download, about {fmt.size(entry.memory_needed)} of memory"
