@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 GGUF_MAGIC = b"GGUF"
 # Hearth runs gpt-oss; other architectures llama.cpp knows still load and are reported as such.
 CHAT_ARCHITECTURES = ("gpt-oss",)
@@ -238,7 +240,41 @@ def _read_header(p: Path, size: int) -> Any:
 
     class HeaderReader(GGUFReader):
         """GGUFReader without touching tensor data: a truncated file still yields its header,
-        and nothing of a 12 GB file is paged in but the header."""
+        and nothing of a 12 GB file is paged in but the header.
+
+        Arrays are skipped over, not unpacked: gpt-oss has 201k tokens and 446k merges, which
+        the stock reader turns into a million small numpy views (13 s); walking the string
+        lengths takes a fraction of a second. Their contents are not needed here (only the
+        length, kept as the field's last part)."""
+
+        def _get_field_parts(self, orig_offs: int, raw_type: int) -> Any:
+            from gguf.constants import GGUFValueType
+
+            if int(raw_type) != GGUFValueType.ARRAY:
+                return super()._get_field_parts(orig_offs, raw_type)
+            raw_itype = self._get(orig_offs, np.uint32)
+            alen = self._get(orig_offs + 4, np.uint64)
+            if len(raw_itype) != 1 or len(alen) != 1:
+                raise IndexError("header ends inside an array")
+            itype, n = int(raw_itype[0]), int(alen[0])
+            offs = orig_offs + 12
+            if itype == GGUFValueType.STRING:
+                data = self.data
+                unpack = struct.Struct("<Q").unpack_from
+                end = len(data)
+                for _ in range(n):
+                    offs += 8 + unpack(data, offs)[0]
+                    if offs > end:
+                        raise IndexError("header ends inside a string array")
+            elif itype == GGUFValueType.ARRAY:
+                raise ValueError("nested arrays are not used by llama.cpp models")
+            else:
+                nptype = self.gguf_scalar_to_np[GGUFValueType(itype)]
+                offs += np.dtype(nptype).itemsize * n
+                if offs > len(self.data):
+                    raise IndexError("header ends inside an array")
+            types = [GGUFValueType.ARRAY, GGUFValueType(itype)]
+            return offs - orig_offs, [raw_itype, alen], [], types
 
         def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
             from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
@@ -269,7 +305,15 @@ def _read_header(p: Path, size: int) -> Any:
             f"Hearth can't read {p} (permission denied). Check the file's permissions.",
             "unreadable",
         ) from None
-    except (IndexError, ValueError, OverflowError, UnicodeDecodeError, KeyError, MemoryError) as e:
+    except (
+        IndexError,
+        ValueError,
+        OverflowError,
+        UnicodeDecodeError,
+        KeyError,
+        MemoryError,
+        struct.error,
+    ) as e:
         # A short header makes the reader run off the end of the map.
         if "unknown" not in str(e).lower() and size < 64 * 1024 * 1024:
             raise _truncated_header(p, size) from None
@@ -294,7 +338,7 @@ def _build_info(p: Path, size: int, version: int, reader: Any) -> GGUFInfo:
     arch = str(_field(reader, "general.architecture", "") or "")
     infos: list[tuple[str, str, int, int, int]] = reader.tensor_infos
     tokens = reader.fields.get("tokenizer.ggml.tokens")
-    vocab_size = len(tokens.data) if tokens is not None else 0
+    vocab_size = int(tokens.parts[-1][0]) if tokens is not None else 0  # the array's length
     if not infos:
         raise GGUFError(
             f"{p.name} is a vocabulary-only GGUF (a tokenizer without weights): it can't chat. "
