@@ -263,7 +263,7 @@ def _read_header(p: Path, size: int) -> Any:
                 unpack = struct.Struct("<Q").unpack_from
                 end = len(data)
                 for _ in range(n):
-                    offs += 8 + unpack(data, offs)[0]
+                    offs += 8 + unpack(data, offs)[0]  # type: ignore[arg-type]
                     if offs > end:
                         raise IndexError("header ends inside a string array")
             elif itype == GGUFValueType.ARRAY:
