@@ -201,37 +201,46 @@ def stream_turn(
     try:
         while True:
             try:
-                ev = next(stream)
-            except StopIteration:
-                break
+                try:
+                    ev = next(stream)
+                except StopIteration:
+                    break
+                # Kept in memory first (a Ctrl-C while it is shown must not lose it), shown,
+                # then saved: what is on disk is always a prefix of what the user has seen.
+                if isinstance(ev, ReasoningEvent):
+                    writer.append_reasoning(ev.text, hold=True)
+                elif isinstance(ev, ContentEvent | PreambleEvent):
+                    # A preamble is text the user reads before tool calls: part of the answer.
+                    writer.append_content(ev.text, hold=True)
+                elif isinstance(ev, ToolCallEvent):
+                    writer.add_tool_call(
+                        {
+                            "name": ev.recipient,
+                            "arguments": ev.arguments,
+                            "constrain": ev.constrain,
+                            "channel": ev.channel,
+                        },
+                        hold=True,
+                    )
+                elif isinstance(ev, TrimmedEvent):
+                    outcome.trimmed = ev
+                elif isinstance(ev, DoneEvent):
+                    outcome.stats = ev.stats
+                    status = "cancelled" if ev.stats.stop_reason == "cancelled" else "done"
+                elif isinstance(ev, ErrorEvent):
+                    outcome.error = ev
+                    status = "error"
+                if on_event is not None:
+                    on_event(ev)
+                writer.release()
             except KeyboardInterrupt:
+                # First Ctrl-C: cancel; the reply still ends with done(cancelled) and its text.
+                # A second one stops waiting.
+                if outcome.interrupted:
+                    status = "cancelled"
+                    break
                 outcome.interrupted = True
-                client.cancel()  # the engine ends the reply with done(cancelled)
-                continue
-            if on_event is not None:
-                on_event(ev)  # shown first, then saved: disk holds a prefix of the screen
-            if isinstance(ev, ReasoningEvent):
-                writer.append_reasoning(ev.text)
-            elif isinstance(ev, ContentEvent | PreambleEvent):
-                # A preamble is text the user reads before tool calls: part of the answer.
-                writer.append_content(ev.text)
-            elif isinstance(ev, ToolCallEvent):
-                writer.add_tool_call(
-                    {
-                        "name": ev.recipient,
-                        "arguments": ev.arguments,
-                        "constrain": ev.constrain,
-                        "channel": ev.channel,
-                    }
-                )
-            elif isinstance(ev, TrimmedEvent):
-                outcome.trimmed = ev
-            elif isinstance(ev, DoneEvent):
-                outcome.stats = ev.stats
-                status = "cancelled" if ev.stats.stop_reason == "cancelled" else "done"
-            elif isinstance(ev, ErrorEvent):
-                outcome.error = ev
-                status = "error"
+                client.cancel()
     finally:
         # Also on an exception from on_event or the client: the engine is told to stop (closing
         # its stream cancels the reply) and the row is finished, text kept.

@@ -54,6 +54,8 @@ class StreamingWriter:
         self._timer: threading.Timer | None = None
         self._state = threading.Lock()  # the buffers and the timer
         self._saving = threading.Lock()  # one save at a time, so a stale one never wins
+        # How many content/reasoning pieces and tool calls may be saved (see ``hold``).
+        self._released = (len(self._content), len(self._reasoning), 0)
 
     @property
     def content(self) -> str:
@@ -65,24 +67,38 @@ class StreamingWriter:
         with self._state:
             return "".join(self._reasoning)
 
-    def append_content(self, delta: str) -> None:
+    def append_content(self, delta: str, *, hold: bool = False) -> None:
+        """Add answer text. ``hold=True`` keeps it out of saves until ``release()``: a caller
+        that shows text after receiving it holds it until shown, so the disk never has text the
+        user has not seen, and a Ctrl-C while showing it cannot lose it."""
         if delta:
             with self._state:
                 self._content.append(delta)
-                self._dirty = True
-            self.maybe_save()
+            self._added(hold)
 
-    def append_reasoning(self, delta: str) -> None:
+    def append_reasoning(self, delta: str, *, hold: bool = False) -> None:
         if delta:
             with self._state:
                 self._reasoning.append(delta)
-                self._dirty = True
-            self.maybe_save()
+            self._added(hold)
 
-    def add_tool_call(self, call: dict[str, Any]) -> None:
+    def add_tool_call(self, call: dict[str, Any], *, hold: bool = False) -> None:
         with self._state:
             self.tool_calls.append(call)
-            self._dirty = True
+        self._added(hold)
+
+    def release(self) -> None:
+        """Everything added so far may be saved now (saves if the interval has passed)."""
+        self._added(False)
+
+    def _added(self, hold: bool) -> None:
+        if hold:
+            return
+        with self._state:
+            released = (len(self._content), len(self._reasoning), len(self.tool_calls))
+            if released != self._released:
+                self._released = released
+                self._dirty = True
         self.maybe_save()
 
     def maybe_save(self) -> bool:
@@ -114,9 +130,10 @@ class StreamingWriter:
     def save(self) -> bool:
         with self._saving:
             with self._state:
-                content = "".join(self._content)
-                reasoning = "".join(self._reasoning)
-                tool_calls = list(self.tool_calls) or None
+                n_content, n_reasoning, n_calls = self._released
+                content = "".join(self._content[:n_content])
+                reasoning = "".join(self._reasoning[:n_reasoning])
+                tool_calls = self.tool_calls[:n_calls] or None
                 self._dirty = False
             try:
                 self.store.update_message(

@@ -75,3 +75,43 @@ def test_a_damaged_history_does_not_stop_a_question_and_is_left_alone(tiny_model
     assert db.read_bytes() == b"garbage" * 100
     res = chat(tiny_model, "--continue", "x")
     assert res.returncode == 1 and "damaged or not a database" in res.stderr
+
+
+def test_ctrl_c_cancels_and_keeps_the_partial_reply(tiny_model):
+    import signal
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "chat",
+            "--model",
+            str(tiny_model),
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "100000",
+            "--jsonl",
+            "Talk until I stop you",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    printed = ""
+    for line in proc.stdout:
+        ev = json.loads(line)
+        printed += ev.get("text", "") if ev["type"] == "content" else ""
+        if printed:
+            proc.send_signal(signal.SIGINT)
+            break
+    for line in proc.stdout:
+        ev = json.loads(line)
+        printed += ev.get("text", "") if ev["type"] == "content" else ""
+    assert proc.wait(timeout=60) == 130
+    assert ev["type"] == "done" and ev["stats"]["stop_reason"] == "cancelled"
+    with Store.open() as s:
+        reply = s.active_path(s.latest_conversation().id)[-1]
+        assert reply.status == "cancelled" and reply.content == printed

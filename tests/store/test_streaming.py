@@ -144,3 +144,20 @@ def test_a_pause_in_the_stream_is_saved_by_the_timer(store):
     assert _saved(store, a.id) == "first words"
     w.finish("done")
     assert store.get_message(a.id).status == "done"
+
+
+def test_held_text_is_not_saved_until_released_but_never_lost(store):
+    c = store.create_conversation()
+    a = store.add_message(c.id, "assistant", status="streaming")
+    w = StreamingWriter(store, a.id, interval=0.0, timer=False)
+    w.append_content("shown. ")
+    w.append_content("not shown yet", hold=True)
+    w.append_reasoning("r", hold=True)
+    assert _saved(store, a.id) == "shown. "  # the disk never gets ahead of the screen
+    assert w.content == "shown. not shown yet"
+    w.release()
+    assert _saved(store, a.id) == "shown. not shown yet"
+    w.append_content(" held at the end", hold=True)
+    w.finish("cancelled")  # finishing keeps everything received
+    m = store.get_message(a.id)
+    assert (m.content, m.reasoning) == ("shown. not shown yet held at the end", "r")
