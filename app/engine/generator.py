@@ -188,6 +188,7 @@ class Generator:
                 f"{Path(options.model_path).name} has no <|return|> or <|call|> token: it is not "
                 "a gpt-oss model. Pick a gpt-oss GGUF.",
             )
+        self._special_table()  # one pass over the vocabulary now, not on the first reply
         self.load_s = time.perf_counter() - t0
         log.info(
             "loaded %s: n_ctx=%d ngl=%d n_cpu_moe=%d threads=%d backend_sampling=%s in %.2fs",
