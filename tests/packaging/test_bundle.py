@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,17 +134,46 @@ def test_chat_streams_through_the_frozen_engine_host(bundle, tiny_model, tmp_pat
     assert {e["type"] for e in events[:-1]} <= {"reasoning", "content", "preamble", "tool_call"}
 
 
-def child_commands(pid: int) -> list[str]:
-    """Command lines of the direct children of ``pid`` (Linux /proc)."""
+def child_commands(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the direct children of ``pid`` (Linux /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             stat = (entry / "stat").read_text()
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(entry.name), command))
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def wait_until_gone(pid: int, timeout: float) -> bool:
+    """Wait until process ``pid`` has exited (gone or a zombie); True if it is still running.
+
+    It is not our child, so there is nothing to wait() on: watch /proc until the deadline, using
+    a pidfd when the kernel has one (poll wakes when the process exits).
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        fd = None
+    if fd is not None:
+        try:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            return not ready
+        finally:
+            os.close(fd)
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return False
+        except OSError:
+            return False
+        select.select([], [], [], 0.1)
+    return True
 
 
 def test_gui_starts_offscreen_and_stays_up(bundle, tiny_model, tmp_path):
@@ -155,15 +186,16 @@ def test_gui_starts_offscreen_and_stays_up(bundle, tiny_model, tmp_path):
         env=run_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
     )
     try:
-        hosts: list[str] = []
+        hosts: list[tuple[int, str]] = []
         for _ in range(100):  # up to ~20 s for the engine host to appear
             with pytest.raises(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.2)  # the app must not exit meanwhile
-            hosts = [c for c in child_commands(proc.pid) if "engine-host" in c]
+            hosts = [(pid, c) for pid, c in child_commands(proc.pid) if "engine-host" in c]
             if hosts:
                 break
         assert hosts, "the app did not start its engine host (hearth engine-host)"
-        assert hosts[0].split()[0] == str(bundle / "hearth")
+        host_pid, host_command = hosts[0]
+        assert host_command.split()[0] == str(bundle / "hearth")
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=5)  # still running 5 s later: the window is up, nothing crashed
     finally:
@@ -174,8 +206,13 @@ def test_gui_starts_offscreen_and_stays_up(bundle, tiny_model, tmp_path):
             proc.kill()
             _, err = proc.communicate()
             pytest.fail(f"the app did not exit within 20 s of SIGTERM:\n{err[-3000:]}")
+    # Ended by SIGTERM's default action or a handler that quits: no crash, no abort.
+    assert proc.returncode in (0, -signal.SIGTERM), (proc.returncode, err[-3000:])
     assert "Traceback" not in err, err[-3000:]
     assert "Could not load the Qt platform plugin" not in err
+    # Its engine host sees the pipe close and exits too: no orphaned llama.cpp process.
+    orphan = wait_until_gone(host_pid, timeout=15)
+    assert not orphan, f"engine host {host_pid} still running after the app exited"
 
 
 def test_deb_builds_unpacks_and_its_launcher_runs(bundle, tmp_path):
