@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "app.cli.inspect_cmd",
     "app.cli.engine_host_cmd",
     "app.cli.harmony_cmd",
+    "app.cli.models_cmd",
+    "app.cli.hardware_cmd",
 ]
 
 

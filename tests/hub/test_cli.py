@@ -1,0 +1,86 @@
+"""`hearth models …` and `hearth hardware` end to end (in process, against the fake hub)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.helpers.fakehub import FakeHub, Fault, HubFile
+from tests.hub.conftest import FILE, REPO
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_hardware(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "hardware", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["ram_total"] > 0 and d["cpu_physical"] >= 1
+    assert d["backend"] in ("CPU", "CUDA", "Metal", "Vulkan")
+    code, out, _ = run(capsys, "hardware")
+    assert "Memory:" in out and "Recommended: gpt-oss" in out
+
+
+def test_catalog_and_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "models", "catalog", "--json")
+    entries = json.loads(out)
+    assert entries[0]["id"] == "gpt-oss-20b" and entries[0]["fit"]["label"]
+    code, out, _ = run(capsys, "models", "plan", "gpt-oss-20b", "--vram-gb", "8", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["plan"]["verdict"] == "partial" and d["load_options"]["n_cpu_moe"] > 0
+    code, out, _ = run(capsys, "models", "plan", "gpt-oss-20b", "--vram-gb", "8", "--ncmoe", "0")
+    assert code == 2 and "Won't fit" in out
+
+
+def test_download_list_plan_remove(
+    capsys: pytest.CaptureFixture[str], fake_hub: FakeHub, served: HubFile
+) -> None:
+    fake_hub.faults[FILE] = Fault(drop_at=len(served.data) // 2)
+    code, out, err = run(capsys, "models", "download", f"{REPO}:{FILE}")
+    assert code == 0, err
+    assert "Installed and verified" in out
+    code, out, _ = run(capsys, "models", "list", "--json")
+    models = json.loads(out)
+    assert [m["id"] for m in models] == [f"{REPO}:{FILE}"] and models[0]["ok"]
+    code, out, _ = run(capsys, "models", "plan", FILE, "--json")
+    assert code == 0 and json.loads(out)["load_options"]["model_path"] == models[0]["path"]
+    code, _, err = run(capsys, "models", "remove", FILE)  # no terminal, no --yes: refuses
+    assert code == 1 and "--yes" in err
+    code, out, _ = run(capsys, "models", "remove", FILE, "--yes")
+    assert code == 0 and "freed" in out
+    assert json.loads(run(capsys, "models", "list", "--json")[1]) == []
+
+
+def test_download_errors_are_sentences(
+    capsys: pytest.CaptureFixture[str], fake_hub: FakeHub, served: HubFile
+) -> None:
+    code, _, err = run(capsys, "models", "download", "nobody/nothing:x.gguf")
+    assert code == 1 and "was not found, or it is private" in err
+    code, _, err = run(capsys, "models", "download", "no-such-id")
+    assert code == 1 and "hearth models catalog" in err
+    code, out, _ = run(capsys, "models", "search", "tiny", "--json")
+    assert [h["repo_id"] for h in json.loads(out)] == [REPO]
+    code, out, _ = run(capsys, "models", "files", REPO)
+    assert FILE in out
+
+
+def test_import_and_bad_import(
+    capsys: pytest.CaptureFixture[str], tiny_model: Path, tmp_path: Path
+) -> None:
+    p = tmp_path / "here.gguf"
+    shutil.copy(tiny_model, p)
+    code, out, _ = run(capsys, "models", "import", str(p))
+    assert code == 0 and "stays where it is" in out
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 10)
+    code, _, err = run(capsys, "models", "import", str(bad))
+    assert code == 1 and "Cannot import bad.gguf" in err
+    code, out, _ = run(capsys, "models", "list")
+    assert str(p) in out and "imported" in out
