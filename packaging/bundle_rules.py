@@ -237,3 +237,30 @@ def license_files(distributions: Iterable[str]) -> list[tuple[str, str]]:
                 dest = f"resources/licenses/python-packages/{dist.metadata['Name']}"
                 found.append((str(source), f"{dest}/{sub}" if sub else dest))
     return found
+
+
+def windows_version_info(version: str, description: str, filename: str):
+    """The version resource of a Windows executable (Explorer's Properties > Details)."""
+    from PyInstaller.utils.win32 import versioninfo as vi
+
+    numbers = [int(n) for n in re.findall(r"\d+", version)[:4]]
+    fixed = tuple(numbers + [0] * (4 - len(numbers)))
+    strings = [
+        ("CompanyName", "The Hearth developers"),
+        ("FileDescription", description),
+        ("FileVersion", version),
+        ("InternalName", filename.removesuffix(".exe")),
+        ("LegalCopyright", "The Hearth developers. Apache License 2.0."),
+        ("OriginalFilename", filename),
+        ("ProductName", "Hearth"),
+        ("ProductVersion", version),
+    ]
+    return vi.VSVersionInfo(
+        ffi=vi.FixedFileInfo(filevers=fixed, prodvers=fixed),
+        kids=[
+            vi.StringFileInfo(
+                [vi.StringTable("040904B0", [vi.StringStruct(k, v) for k, v in strings])]
+            ),
+            vi.VarFileInfo([vi.VarStruct("Translation", [0x0409, 1200])]),
+        ],
+    )

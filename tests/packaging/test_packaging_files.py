@@ -364,3 +364,12 @@ def test_portable_menu_entry_points_at_the_unpacked_app(tmp_path):
         subprocess.run([validator, str(data / "applications" / "hearth.desktop")], check=True)
     subprocess.run(["bash", script, "--remove"], check=True, env=env, capture_output=True)
     assert not (data / "applications" / "hearth.desktop").exists()
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="PyInstaller's versioninfo needs win32api")
+def test_windows_version_resource_builds():
+    info = rules.windows_version_info("0.1.0", "Hearth", "hearth-gui.exe")
+    text = str(info)
+    assert "filevers=(0, 1, 0, 0)" in text
+    assert "'ProductName', 'Hearth'" in text and "'OriginalFilename', 'hearth-gui.exe'" in text
+    assert len(info.toRaw()) > 200  # serialises to the binary resource PyInstaller embeds
