@@ -131,11 +131,9 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, float]:
                 f"trial {trial}: lost more than {SAVE_INTERVAL + SLACK:.2f} s of text "
                 f"(saved {len(reply.content)} chars, printed {c_need} by then)"
             )
-        # How old the saved text was at the kill, for the report.
-        covered = [
-            t for t, c, r in timeline if c <= len(reply.content) and r <= len(reply.reasoning)
-        ]
-        lag = t_kill - max(covered) if covered and len(reply.content) < len(content) else 0.0
+        # Age at the kill of the oldest text not on disk (0 if all of it was saved).
+        unsaved = [t for t, c, r in timeline if c > len(reply.content) or r > len(reply.reasoning)]
+        lag = t_kill - min(unsaved) if unsaved else 0.0
         return {"lag_s": lag, "saved": len(reply.content), "printed": len(content)}
 
 
