@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUNDLE=${BUNDLE:-$ROOT/dist/hearth}
 OUT=${OUT:-$ROOT/dist}
 MAINTAINER=${HEARTH_DEB_MAINTAINER:-"The Hearth developers <maintainers@hearth.invalid>"}
-# xz level 6 packs the bundle to ~59 MB in ~90 s on two cores; the packaging test uses gzip:1.
+# xz level 6 packs the bundle to ~60 MB in 1.5-2.5 minutes on two cores; tests use gzip:1.
 COMPRESSION=${DEB_COMPRESSION:-xz:6}
 
 if [ ! -x "$BUNDLE/hearth" ]; then
