@@ -90,6 +90,22 @@ def test_bundle_layout_is_lean(bundle):
     assert size < 260 * 1024 * 1024, f"bundle grew to {size / 2**20:.0f} MiB"
 
 
+def test_every_app_module_is_bundled(bundle):
+    # The CLI and GUI import their modules by name, so the spec lists the app package with
+    # collect_submodules; a package that fails to import at build time would drop out silently.
+    from PyInstaller.archive.readers import ZlibArchiveReader
+
+    archives = list((bundle.parent.parent / "build" / "hearth").glob("PYZ-*.pyz"))
+    if not archives:
+        pytest.skip("no PyInstaller work folder next to this bundle")
+    bundled = {name for name in ZlibArchiveReader(str(archives[0])).toc if name.startswith("app")}
+    wanted = set()
+    for path in (ROOT / "app").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        wanted.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    assert wanted - bundled == set()
+
+
 def test_version(bundle, tmp_path):
     out = subprocess.run(
         [str(bundle / "hearth"), "--version"],
