@@ -30,6 +30,7 @@ import enum
 import hashlib
 import json
 import os
+import queue
 import shutil
 import socket
 import threading
@@ -354,7 +355,6 @@ class DownloadTask:
             raise _Stop
 
     def _fetch(self, spec: _FileSpec) -> None:
-        mgr = self.manager
         if spec.final.exists() and _size_of(spec.final) == spec.size:
             # Already there (an earlier download, or `hf download`): verify before trusting it.
             if _digest_file(spec.final, spec.algo, spec.size) == spec.digest:
@@ -364,6 +364,13 @@ class DownloadTask:
             spec.final.unlink()
         spec.part.parent.mkdir(parents=True, exist_ok=True)
         hasher = _Hasher(spec.algo, spec.size)
+        try:
+            self._fetch_into(spec, hasher)
+        finally:
+            hasher.close()
+
+    def _fetch_into(self, spec: _FileSpec, hasher: _Hasher) -> None:
+        mgr = self.manager
         have = _size_of(spec.part)
         if have > spec.size:
             spec.part.unlink()  # longer than the real file: nothing in it can be trusted
@@ -381,7 +388,7 @@ class DownloadTask:
             except _Retry as e:
                 have = _size_of(spec.part)
                 if have != hasher.count:  # partial write of the last chunk: re-sync the hash
-                    hasher = _Hasher(spec.algo, spec.size)
+                    hasher.reset()
                     hasher.update_from_file(spec.part, have, self._check_stop)
                 failures = 0 if have > best else failures + 1
                 best = max(best, have)
@@ -509,22 +516,62 @@ class DownloadTask:
 
 
 class _Hasher:
+    """SHA-256 (or git's blob SHA-1) of the bytes as they arrive, computed on a helper thread:
+    hashlib releases the GIL on large buffers, so verifying overlaps with receiving and writing
+    instead of adding to it. ``count`` is the number of bytes fed so far."""
+
+    BATCH = 1 << 20
+
     def __init__(self, algo: str, size: int) -> None:
         self.algo = algo
         self.size = size
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=32)
+        self._thread: threading.Thread | None = None
+        self._pending: list[bytes] = []  # chunks are queued as they are (no copying)
+        self._pending_bytes = 0
         self.reset()
 
-    def reset(self) -> None:
-        self.count = 0
+    def _new(self) -> Any:
         if self.algo == "sha256":
-            self._h = hashlib.sha256()
-        else:  # git's blob id: sha1 of "blob <size>\0" + content
-            self._h = hashlib.sha1(usedforsecurity=False)
-            self._h.update(f"blob {self.size}\0".encode())
+            return hashlib.sha256()
+        h = hashlib.sha1(usedforsecurity=False)  # git's blob id: sha1 of "blob <size>\0" + content
+        h.update(f"blob {self.size}\0".encode())
+        return h
+
+    def reset(self) -> None:
+        self._drain()
+        self.count = 0
+        self._h = self._new()
+
+    def _work(self) -> None:
+        while (blocks := self._queue.get()) is not None:
+            for block in blocks:
+                self._h.update(block)
+            self._queue.task_done()
+        self._queue.task_done()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="hash", daemon=True)
+            self._thread.start()
+        self._queue.put(self._pending)
+        self._pending = []
+        self._pending_bytes = 0
+
+    def _drain(self) -> None:
+        self._pending = []
+        self._pending_bytes = 0
+        if self._thread is not None:
+            self._queue.join()
 
     def update(self, data: bytes) -> None:
-        self._h.update(data)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
         self.count += len(data)
+        if self._pending_bytes >= self.BATCH:
+            self._flush()
 
     def update_from_file(self, path: Path, n: int, check: Callable[[], None]) -> None:
         with open(path, "rb") as f:
@@ -538,13 +585,27 @@ class _Hasher:
                 check()
 
     def hexdigest(self) -> str:
-        return self._h.hexdigest()
+        self._flush()
+        if self._thread is not None:
+            self._queue.join()
+        return str(self._h.hexdigest())
+
+    def close(self) -> None:
+        """End the helper thread (the hash is abandoned or already read)."""
+        self._pending = []
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
 
 def _digest_file(path: Path, algo: str, size: int) -> str:
     h = _Hasher(algo, size)
-    h.update_from_file(path, size, lambda: None)
-    return h.hexdigest()
+    try:
+        h.update_from_file(path, size, lambda: None)
+        return h.hexdigest()
+    finally:
+        h.close()
 
 
 def _size_of(path: Path) -> int:

@@ -26,6 +26,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -43,6 +44,7 @@ class Fault:
     wrong_bytes: bool = False  # flip a byte in the middle of the file
     extra_bytes: int = 0  # send this many junk bytes past the end (Content-Length includes them)
     ignore_range: bool = False  # answer 200 with the whole file even when asked for a range
+    hard: bool = True  # drop with a TCP reset (in-flight bytes lost) rather than a clean close
 
 
 @dataclass
@@ -52,13 +54,16 @@ class HubFile:
     lfs: bool = True
     announced_size: int | None = None  # a lie in the model info, if set
 
-    @property
+    # Computed once: hashing a big benchmark file on every request would make the server slow.
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
-    @property
+    @cached_property
     def git_oid(self) -> str:
-        return hashlib.sha1(b"blob %d\0" % len(self.data) + self.data).hexdigest()
+        h = hashlib.sha1(b"blob %d\0" % len(self.data), usedforsecurity=False)
+        h.update(self.data)
+        return h.hexdigest()
 
 
 @dataclass
@@ -172,6 +177,9 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return self._model_info(m.group(1), parse_qs(u.query))
             if path == "/api/models":
                 return self._search(parse_qs(u.query))
+            if path == "/_stats":  # for a hub running in another process (the benchmark)
+                with hub._lock:
+                    return self._json(200, dict(hub.served))
             m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
             if m:
                 return self._resolve(m.group(1), m.group(2), m.group(3), cdn=False)
@@ -315,11 +323,12 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 if stall:
                     hub.stalled.set()
                     hub.release.wait(30)
-                if drop or stall:
+                if (drop or stall) and fault.hard:
                     # Abrupt end: RST instead of a clean close, like a dropped connection.
                     self.connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
                     )
+                if drop or stall:
                     self.close_connection = True
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
@@ -348,3 +357,28 @@ def tiny_gguf_bytes(tmp: Path) -> bytes:
     from tests.helpers.tinymodel import write_tiny_gptoss
 
     return write_tiny_gptoss(tmp / "tiny.gguf").read_bytes()
+
+
+def serve_main(argv: list[str] | None = None) -> None:
+    """Serve files from disk in a process of its own (so the benchmark's client does not share a
+    GIL with the server): ``python -m tests.helpers.fakehub REPO NAME=PATH[:drop_at] ...``.
+    Prints the URL on the first line, then serves until stdin closes."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    hub = FakeHub()
+    repo = args[0]
+    for spec in args[1:]:
+        name, _, rest = spec.partition("=")
+        path, _, drop = rest.partition(":")
+        hub.add_file(repo, name, Path(path).read_bytes())
+        if drop:
+            hub.faults[name] = Fault(drop_at=int(drop), hard=False)
+    hub.start()
+    print(hub.url, flush=True)
+    sys.stdin.read()
+    hub.close()
+
+
+if __name__ == "__main__":
+    serve_main()
