@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
@@ -175,23 +177,37 @@ def run_turn(
     )
     result = TurnResult()
     stream = client.stream(request)
-    while True:
-        try:
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        # First Ctrl-C: ask the engine to stop; the reply then ends normally with its done event
+        # (cancelled), so nothing generated is lost. A second one stops waiting.
+        if result.interrupted:
+            raise KeyboardInterrupt
+        result.interrupted = True
+        client.cancel()
+
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while True:
             try:
-                ev = next(stream)
-            except StopIteration:
-                break
-            _accumulate(result, ev)
-            if on_event is not None:
-                on_event(ev)
-        except KeyboardInterrupt:
-            # First Ctrl-C: cancel and let the reply end (its done event still comes, with what
-            # was generated). A second one stops waiting.
-            if result.interrupted:
-                stream.close()
-                break
-            result.interrupted = True
-            client.cancel()
+                try:
+                    ev = next(stream)
+                except StopIteration:
+                    break
+                _accumulate(result, ev)
+                if on_event is not None:
+                    on_event(ev)
+            except KeyboardInterrupt:
+                if result.interrupted:
+                    stream.close()
+                    break
+                result.interrupted = True
+                client.cancel()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return result
 
 
@@ -236,6 +252,10 @@ def _check_args(args: argparse.Namespace) -> None:
     need(args.top_k is None or args.top_k >= 0, f"--top-k must be 0 or more (got {args.top_k})")
     need(args.ctx is None or args.ctx >= 256, f"--ctx must be at least 256 (got {args.ctx})")
     need(args.ngl is None or args.ngl >= -1, f"--ngl must be -1 (all) or more (got {args.ngl})")
+    need(
+        args.threads is None or args.threads >= 1,
+        f"--threads must be at least 1 (got {args.threads})",
+    )
 
 
 def _number(kind: type) -> Callable[[str], Any]:
@@ -267,6 +287,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_number(int), metavar="N", help="sampling seed")
     p.add_argument("--ctx", type=_number(int), metavar="N", help="context size in tokens")
     p.add_argument("--ngl", type=_number(int), metavar="N", help="layers on the GPU (-1: all)")
+    p.add_argument("--threads", type=_number(int), metavar="N", help="CPU threads (default: cores)")
     p.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     p.add_argument("prompt", metavar="PROMPT", help="the message; - reads it from stdin")
     # Persistence (app.chat + app.store): each exchange is saved unless --no-save.
@@ -322,6 +343,7 @@ def load_options_from_args(args: argparse.Namespace) -> LoadOptions:
         model_path=str(args.model),
         n_ctx=n_ctx,
         n_gpu_layers=args.ngl if args.ngl is not None else 0,
+        n_threads=args.threads,
     )
 
 

@@ -71,7 +71,9 @@ class EngineClient:
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._frames: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._write_lock = threading.Lock()
+        # Reentrant: a Ctrl-C handler may cancel while this thread is between a write and its
+        # flush (each frame is one unbuffered write, so frames never interleave).
+        self._write_lock = threading.RLock()
         self._op_lock = threading.Lock()  # one command/stream at a time
         self._streaming = False
         self._dead = False

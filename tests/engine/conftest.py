@@ -12,6 +12,9 @@ from app.engine.client import EngineClient, GenerateRequest
 from app.engine.events import EngineEvent
 from app.engine.options import LoadOptions
 
+# Tests load with one thread: llama.cpp's threads wait on each other by spinning, which
+# collapses when other jobs share these 2 cores; one thread is immune, and speed is not under test.
+
 
 def start_client(home: Path) -> EngineClient:
     # Module-scoped clients start before the per-test HEARTH_HOME exists: give them their own.
@@ -24,7 +27,7 @@ def start_client(home: Path) -> EngineClient:
 def engine(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     """A running engine host with the tiny model loaded (shared by a module's tests)."""
     client = start_client(tmp_path_factory.mktemp("engine-home"))
-    client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+    client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
     yield client
     client.close()
 

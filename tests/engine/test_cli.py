@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def hearth(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    # One llama.cpp thread: steady when other jobs share the cores (see conftest.py).
     return subprocess.run(
-        [sys.executable, "-m", "app", *args],
+        [sys.executable, "-m", "app", *args, "--threads", "1"],
         cwd=ROOT,
         input=stdin,
         capture_output=True,
@@ -174,7 +175,7 @@ def test_run_turn_ctrl_c_cancels_and_keeps_the_reply(tiny_model: Path, tmp_path:
 
     client = start_client(tmp_path / "home")
     try:
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
         seen: list[EngineEvent] = []
 
         def on_event(ev: EngineEvent) -> None:

@@ -165,7 +165,7 @@ def test_hidden_engine_host_subcommand_serves(tiny_model: Path, tmp_path: Path) 
         env={**os.environ, "HEARTH_HOME": str(tmp_path)},
     )
     with client:
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=1024))
         script = "<|channel|>final<|message|>ok<|return|>"
         events = collect(client, GenerateRequest(HELLO, script=script))
         assert texts(events, ContentEvent) == "ok"

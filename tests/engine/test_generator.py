@@ -16,7 +16,7 @@ from tests.helpers.tinymodel import LONG_TOKEN
 
 @pytest.fixture(scope="module")
 def gen(tiny_model: Path) -> Iterator[Generator]:
-    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+    g = Generator(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=1024))
     yield g
     g.close()
 
@@ -115,7 +115,7 @@ def test_abort_callback_interrupts_a_long_prefill(gen: Generator) -> None:
 
 
 def test_context_full_stops_the_reply(tiny_model: Path) -> None:
-    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=256))
+    g = Generator(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=256))
     try:
         prompt = g.tokenize("<|start|>user<|message|>hi<|end|><|start|>assistant")
         _got, stats = run(g, prompt, SamplingOptions(max_tokens=10_000, seed=3), suppress_stop=True)
@@ -129,7 +129,7 @@ def test_context_full_stops_the_reply(tiny_model: Path) -> None:
 
 
 def test_experts_on_cpu_load_and_generate(tiny_model: Path) -> None:
-    g = Generator(LoadOptions(model_path=str(tiny_model), n_ctx=512, n_cpu_moe=1))
+    g = Generator(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=512, n_cpu_moe=1))
     try:
         assert g._overrides is not None
         assert g._overrides.pattern == rb"blk\.(0)\.ffn_(up|down|gate)_exps"

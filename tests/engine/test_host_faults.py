@@ -68,7 +68,7 @@ def test_sigkill_mid_reply_gives_an_error_event_and_a_new_host_works(
 ) -> None:
     client = start_client(tmp_path / "home")
     try:
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
         req = GenerateRequest([Message("user", "go")], sampling=LONG_RUN, suppress_stop=True)
         events = []
         for ev in client.stream(req):
@@ -87,7 +87,7 @@ def test_sigkill_mid_reply_gives_an_error_event_and_a_new_host_works(
         assert [type(e) for e in again] == [ErrorEvent]
         # Start again: a fresh host serves the same client.
         client.start()
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
         events = collect(client, GenerateRequest([Message("user", "hi")], script=SCRIPT))
         assert isinstance(events[-1], DoneEvent)
     finally:
@@ -104,7 +104,7 @@ def test_sigkill_during_load(tiny_model: Path, tmp_path: Path) -> None:
 
         def load() -> None:
             try:
-                client.load(LoadOptions(model_path=str(tiny_model)))
+                client.load(LoadOptions(n_threads=1, model_path=str(tiny_model)))
             except BaseException as e:
                 result["error"] = e
 
@@ -117,7 +117,10 @@ def test_sigkill_during_load(tiny_model: Path, tmp_path: Path) -> None:
         assert isinstance(err, EngineError) and err.kind == "engine_died"
         assert "exit code -9" in err.message
         client.start()
-        assert client.load(LoadOptions(model_path=str(tiny_model))).architecture == "gpt-oss"
+        assert (
+            client.load(LoadOptions(n_threads=1, model_path=str(tiny_model))).architecture
+            == "gpt-oss"
+        )
     finally:
         client.close()
 
@@ -125,7 +128,7 @@ def test_sigkill_during_load(tiny_model: Path, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_engine(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     client = start_client(tmp_path_factory.mktemp("small-home"))
-    client.load(LoadOptions(model_path=str(tiny_model), n_ctx=512))
+    client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=512))
     yield client
     client.close()
 
@@ -201,7 +204,7 @@ def test_host_checks_the_file_too(engine: EngineClient, tmp_path: Path) -> None:
 
 def test_reply_after_failed_load_reports_no_model(engine: EngineClient, tiny_model: Path) -> None:
     # The failed load above unloaded the old model first; load it back for other tests.
-    engine.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+    engine.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
     events = collect(engine, GenerateRequest([Message("user", "hi")], script=SCRIPT))
     assert isinstance(events[-1], DoneEvent)
     assert not any(isinstance(e, ReasoningEvent) for e in events)
@@ -211,7 +214,7 @@ def test_host_exits_when_its_parent_goes_away_mid_reply(tiny_model: Path, tmp_pa
     """The app killed: the host sees its command pipe close, stops generating and exits."""
     client = start_client(tmp_path / "home")
     try:
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
         req = GenerateRequest([Message("user", "go")], sampling=LONG_RUN, suppress_stop=True)
         stream = client.stream(req)
         next(stream)
@@ -227,12 +230,12 @@ def test_host_exits_when_its_parent_goes_away_mid_reply(tiny_model: Path, tmp_pa
 def test_unload_then_load_again(tiny_model: Path, tmp_path: Path) -> None:
     client = start_client(tmp_path / "home")
     try:
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=1024))
         client.unload()
         assert client.model_info is None and client.is_alive
         events = collect(client, GenerateRequest([Message("user", "hi")], script=SCRIPT))
         assert [e.kind for e in events if isinstance(e, ErrorEvent)] == ["not_loaded"]
-        client.load(LoadOptions(model_path=str(tiny_model), n_ctx=1024))
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=1024))
         assert isinstance(collect(client, GenerateRequest([Message("user", "hi")]))[-1], DoneEvent)
     finally:
         client.close()
