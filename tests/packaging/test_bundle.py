@@ -63,7 +63,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(HEARTH_HOME=str(home), HF_HUB_OFFLINE="1", **extra)
+    env.update({"HEARTH_HOME": str(home), "HF_HUB_OFFLINE": "1", **extra})
     return env
 
 
@@ -304,3 +304,50 @@ def test_tarball_unpacks_and_runs(bundle, tmp_path):
         env=run_env(tmp_path),
     )
     assert out.stdout.strip() == f"hearth {__version__}", out.stderr
+
+
+def test_frozen_model_manager_downloads_and_detects_hardware(bundle, tiny_model, tmp_path):
+    # huggingface_hub, its HTTP stack and certificates, and llama.cpp's device list, all frozen.
+    from tests.helpers.fakehub import FakeHub, Fault
+
+    repo, name = "ggml-org/tiny-gpt-oss-GGUF", "tiny-gpt-oss-mxfp4.gguf"
+    data = tiny_model.read_bytes()
+    hub = FakeHub().start()
+    try:
+        hub.add_file(repo, name, data)
+        hub.faults[name] = Fault(drop_at=len(data) // 2)  # the download must resume
+        env = run_env(
+            tmp_path,
+            HF_ENDPOINT=hub.url,
+            HF_HUB_OFFLINE="0",
+            HF_HOME=str(tmp_path / "hf"),
+            HF_HUB_CACHE=str(tmp_path / "hf" / "hub"),
+        )
+        env.pop("HF_TOKEN", None)
+        hearth = str(bundle / "hearth")
+        got = subprocess.run(
+            [hearth, "models", "download", f"{repo}:{name}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert got.returncode == 0, got.stdout + got.stderr
+        assert "Installed and verified" in got.stdout
+        listed = subprocess.run(
+            [hearth, "models", "list", "--json"], capture_output=True, text=True, env=env
+        )
+        models = json.loads(listed.stdout)
+        assert [m["id"] for m in models] == [f"{repo}:{name}"] and models[0]["ok"]
+    finally:
+        hub.close()
+    hardware = subprocess.run(
+        [str(bundle / "hearth"), "hardware", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=run_env(tmp_path),
+    )
+    assert hardware.returncode == 0, hardware.stderr
+    found = json.loads(hardware.stdout)
+    assert found["ram_total"] > 0 and found["backend"] in ("CPU", "CUDA", "Metal", "Vulkan")
