@@ -238,7 +238,10 @@ class DownloadTask:
     def start(self) -> DownloadTask:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
-                return self
+                if self.active:
+                    return self
+                # Paused/failed a moment ago: its thread is only returning; let it finish.
+                self._thread.join(10)
             self._stop.clear()
             self._cancel = False
             self.error = None
