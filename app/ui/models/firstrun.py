@@ -108,10 +108,17 @@ class FirstRunWidget(QWidget):
 
     def _describe(self) -> None:
         p = self.entry_plan
+        hw = self.hw
+        gpu = (
+            ", ".join(f"{g.description} ({fmt.size(g.total)})" for g in hw.gpus)
+            if hw.gpu_offload and hw.gpus
+            else "no GPU this build can use"
+        )
         self.recommendation.setText(
-            f"<p>Recommended for this computer: <b>{self.entry.title}</b> "
-            f"({fmt.size(self.entry.size)} download).</p>"
-            f"<p>{p.summary}</p>"
+            f"<p>This computer: {fmt.size(hw.ram_total)} of memory, {hw.cpu_physical} CPU "
+            f"cores, {gpu}.</p>"
+            f"<p>Recommended: <b>{self.entry.title}</b> "
+            f"({fmt.size(self.entry.size)} download).<br>{p.summary}</p>"
         )
 
     def _find_existing(self) -> None:

@@ -61,7 +61,10 @@ class PlanPanel(QWidget):
         self.reset_button = QPushButton("Automatic")
         self.reset_button.setToolTip("Back to the planner's choice for this computer.")
 
-        form = QFormLayout()
+        # The settings only show once there is a model to plan (no stale values otherwise).
+        self.controls = QWidget()
+        form = QFormLayout(self.controls)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Context", self.ctx)
         form.addRow("GPU layers", self.ngl)
         form.addRow("Experts on CPU for", self.ncmoe)
@@ -69,12 +72,12 @@ class PlanPanel(QWidget):
         row.addWidget(self.flash)
         row.addStretch(1)
         row.addWidget(self.reset_button)
+        form.addRow(row)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.title)
         lay.addWidget(self.verdict)
-        lay.addLayout(form)
-        lay.addLayout(row)
+        lay.addWidget(self.controls)
 
         for w in (self.ctx, self.ngl, self.ncmoe):
             w.valueChanged.connect(self._edited)
@@ -83,8 +86,8 @@ class PlanPanel(QWidget):
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
-        for w in (self.ctx, self.ngl, self.ncmoe, self.flash, self.reset_button):
-            w.setEnabled(on)
+        self.controls.setVisible(on)
+        self.verdict.setVisible(on)
 
     def set_model(self, shape: ModelShape | None, model_path: str = "", title: str = "") -> None:
         self.shape = shape

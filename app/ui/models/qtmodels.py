@@ -29,8 +29,8 @@ ProgressRole = Qt.ItemDataRole.UserRole + 1  # 0..1 for the downloads' progress 
 
 VERDICT_COLORS = {
     Verdict.GPU: QColor("#2e7d32"),
-    Verdict.PARTIAL: QColor("#f9a825"),
-    Verdict.CPU: QColor("#ef6c00"),
+    Verdict.PARTIAL: QColor("#b7791f"),
+    Verdict.CPU: QColor("#d9480f"),
     Verdict.NONE: QColor("#c62828"),
 }
 
@@ -82,7 +82,7 @@ class _Table(QAbstractTableModel):
 class CatalogModel(_Table):
     """The catalog with a fit badge (verdict color and words) for this machine."""
 
-    HEADERS = ("Model", "Download", "Memory", "On this computer")
+    HEADERS = ("Model", "Download", "Memory needed", "On this computer")
 
     def __init__(self, entries: list[CatalogEntry], hw: Hardware, parent: QObject | None = None):
         super().__init__(parent)
