@@ -84,3 +84,51 @@ def test_import_and_bad_import(
     assert code == 1 and "Cannot import bad.gguf" in err
     code, out, _ = run(capsys, "models", "list")
     assert str(p) in out and "imported" in out
+
+
+def test_ctrl_c_pauses_and_the_same_command_resumes(
+    fake_hub: FakeHub, served: HubFile, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from app.hub.hfcache import hf_cache_dir, repo_folder
+
+    size = len(served.data)
+    fake_hub.faults[FILE] = Fault(stall_at=size // 2)
+    blob = repo_folder(hf_cache_dir(), REPO) / "blobs" / f"{served.sha256}.incomplete"
+
+    def next_partial(n: int) -> Path | None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # polls a file another process writes
+            if blob.exists() and blob.stat().st_size >= n:
+                return blob
+            time.sleep(0.01)
+        return None
+
+    cmd = [sys.executable, "-m", "app", "models", "download", f"{REPO}:{FILE}"]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake_hub.stalled.wait(30)
+        # Interrupt once the first half is on disk (the child writes it as it arrives).
+        partial = next_partial(size // 2)
+        assert partial is not None
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Paused at" in err and "run the same command again to resume" in err.lower()
+    assert "Traceback" not in err
+    fake_hub.release.set()
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=60, env=os.environ)
+    assert done.returncode == 0, done.stderr
+    assert "Installed and verified" in done.stdout
+    assert fake_hub.bytes_served(FILE) == size  # resumed from the partial file, not restarted
