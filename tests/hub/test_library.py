@@ -120,3 +120,28 @@ def test_corrupt_config_is_not_fatal() -> None:
     lib = ModelLibrary()
     lib.config_path.write_text("{not json")
     assert lib.folders() == [] and isinstance(lib.models(), list)
+
+
+def test_split_model_downloads_lists_and_removes_as_one(fake_hub: FakeHub, tmp_path: Path) -> None:
+    from tests.helpers.tinymodel import write_tiny_gptoss
+
+    names = [f"tiny-mxfp4-0000{i}-of-00002.gguf" for i in (1, 2)]
+    sizes = 0
+    for i, name in enumerate(names):
+        data = write_tiny_gptoss(tmp_path / name, seed=i).read_bytes()
+        sizes += len(data)
+        fake_hub.add_file("org/split-GGUF", name, data)
+    files = repo_ggufs("org/split-GGUF")
+    assert len(files) == 1 and files[0].files == tuple(names) and files[0].size == sizes
+    paths = DownloadManager().download(files[0].request())
+    assert [p.name for p in paths] == names
+    lib = ModelLibrary()
+    [m] = lib.models()
+    assert m.ok and m.path == paths[0] and len(m.parts) == 2 and m.size == sizes
+    assert m.shape().n_layer == 2  # tensors of both parts counted
+    paths[1].unlink()  # a part goes missing: flagged, not hidden
+    [broken] = lib.models()
+    assert not broken.ok and "missing" in (broken.problem or "")
+    assert lib.remove(broken) > 0
+    assert lib.models() == [] and not list(hf_cache_dir().rglob("*.gguf"))
+    assert not (hf_cache_dir() / "models--org--split-GGUF").exists()  # every blob freed
