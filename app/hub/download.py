@@ -754,9 +754,17 @@ class DownloadManager:
                 "gated",
             )
         if status == 401 and not isinstance(e, RepositoryNotFoundError):
+            from huggingface_hub import get_token
+
+            if self.token or get_token():
+                return DownloadError(
+                    f"The Hub refused the access token for {req.repo_id} (401). Create a new "
+                    f"token at {self.endpoint}/settings/tokens and set HF_TOKEN to it.",
+                    "auth",
+                )
             return DownloadError(
-                f"The Hub refused the access token for {req.repo_id} (401). Create a new token at "
-                f"{self.endpoint}/settings/tokens and set HF_TOKEN to it.",
+                f"{req.repo_id} needs you to be logged in (401). Set HF_TOKEN to an access token "
+                f"from {self.endpoint}/settings/tokens (or run `hf auth login`), then try again.",
                 "auth",
             )
         if isinstance(e, RepositoryNotFoundError):

@@ -73,6 +73,7 @@ class HubRepo:
     commit: str = "0123456789abcdef0123456789abcdef01234567"
     private_token: str | None = None  # private: 401 unless "Authorization: Bearer <token>"
     gated: bool = False  # 403 on downloads, like a gated repo whose terms were not accepted
+    login_token: str | None = None  # public metadata, but downloads answer a bare 401 without it
     tags: list[str] = field(default_factory=lambda: ["gguf", "gpt-oss"])
     downloads: int = 1000
 
@@ -249,6 +250,9 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return self._error(401, "RepoNotFound", "Repository not found")
             if repo.gated and not cdn:
                 return self._error(403, "GatedRepo", "Access to this repo is restricted")
+            auth = self.headers.get("Authorization")
+            if repo.login_token is not None and auth != f"Bearer {repo.login_token}" and not cdn:
+                return self._error(401, None, "Unauthorized")
             if rev not in ("main", repo.commit):
                 return self._error(404, "RevisionNotFound", "Invalid rev id")
             f = repo.files.get(name)

@@ -144,6 +144,17 @@ def test_private_repo_needs_a_token(fake_hub: FakeHub, tiny_bytes: bytes) -> Non
     assert manager(token="hf_secret").download(req)[0].exists()
 
 
+def test_login_required_and_a_rejected_token(fake_hub: FakeHub, tiny_bytes: bytes) -> None:
+    fake_hub.add_file("org/login-GGUF", "m.gguf", tiny_bytes, login_token="hf_good")
+    req = DownloadRequest("org/login-GGUF", ("m.gguf",))
+    with pytest.raises(DownloadError, match="needs you to be logged in") as e:
+        manager().download(req)
+    assert e.value.kind == "auth"
+    with pytest.raises(DownloadError, match="refused the access token"):
+        manager(token="hf_wrong").download(req)
+    assert manager(token="hf_good").download(req)[0].exists()
+
+
 def test_gated_repo_explains_accepting_the_terms(fake_hub: FakeHub, tiny_bytes: bytes) -> None:
     fake_hub.add_file("org/gated-GGUF", "m.gguf", tiny_bytes, gated=True)
     with pytest.raises(DownloadError, match="accept its terms") as e:
