@@ -53,6 +53,7 @@ class HubFile:
     data: bytes
     lfs: bool = True
     announced_size: int | None = None  # a lie in the model info, if set
+    announced_sha256: str | None = None  # likewise for the LFS hash
 
     # Computed once: hashing a big benchmark file on every request would make the server slow.
     @cached_property
@@ -202,7 +203,8 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     s["size"] = size
                     s["blobId"] = f.git_oid
                     if f.lfs:
-                        s["lfs"] = {"size": size, "sha256": f.sha256, "pointerSize": 134}
+                        sha = f.announced_sha256 or f.sha256
+                        s["lfs"] = {"size": size, "sha256": sha, "pointerSize": 134}
                 siblings.append(s)
             self._json(
                 200,

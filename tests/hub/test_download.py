@@ -188,6 +188,23 @@ def test_unsafe_names_never_escape_the_folder(
             manager().download(request(files=(bad,)))
 
 
+def test_hashes_and_commits_from_the_server_never_name_paths(
+    fake_hub: FakeHub, served: HubFile
+) -> None:
+    served.announced_sha256 = "../../../escaped"
+    with pytest.raises(DownloadError, match="no valid SHA-256") as e:
+        manager().download(request())
+    assert e.value.kind == "unsafe"
+    served.announced_sha256 = None
+    fake_hub.repos[REPO].commit = "../../snapshots-elsewhere"
+    with pytest.raises(DownloadError, match="invalid commit") as e:
+        manager().download(request())
+    assert e.value.kind == "unsafe"
+    assert not list(hf_cache_dir().parent.rglob("escaped*"))
+    assert not list(hf_cache_dir().parent.rglob("snapshots-elsewhere"))
+    assert fake_hub.bytes_served(FILE) == 0
+
+
 def test_download_to_a_chosen_folder(fake_hub: FakeHub, served: HubFile, tmp_path: Path) -> None:
     paths = manager().download(request(dest_dir=str(tmp_path / "mine")))
     assert paths == [tmp_path / "mine" / FILE]
