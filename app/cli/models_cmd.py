@@ -245,6 +245,10 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 130
     if tty:
         sys.stderr.write("\n")
+    if req.dest_dir:  # so `hearth models list` and the app find it there
+        from app.hub.installed import ModelLibrary
+
+        ModelLibrary().add_folder(req.dest_dir)
     print(f"Installed and verified: {paths[0]}")
     return 0
 

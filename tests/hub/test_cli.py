@@ -58,6 +58,17 @@ def test_download_list_plan_remove(
     assert json.loads(run(capsys, "models", "list", "--json")[1]) == []
 
 
+def test_download_to_a_folder_is_listed(
+    capsys: pytest.CaptureFixture[str], fake_hub: FakeHub, served: HubFile, tmp_path: Path
+) -> None:
+    dest = tmp_path / "my models"
+    code, _out, err = run(capsys, "models", "download", f"{REPO}:{FILE}", "--to", str(dest))
+    assert code == 0, err
+    assert (dest / FILE).read_bytes() == served.data
+    models = json.loads(run(capsys, "models", "list", "--json")[1])
+    assert [(m["source"], m["path"]) for m in models] == [("folder", str(dest.resolve() / FILE))]
+
+
 def test_download_errors_are_sentences(
     capsys: pytest.CaptureFixture[str], fake_hub: FakeHub, served: HubFile
 ) -> None:

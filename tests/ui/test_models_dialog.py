@@ -219,3 +219,11 @@ def test_first_run_recommends_for_real_machines(qtbot) -> None:  # type: ignore[
     )
     qtbot.addWidget(w)
     assert "gpt-oss 20B" in w.recommendation.text() and "experts on CPU" in w.recommendation.text()
+
+
+def test_download_to_a_chosen_folder_is_listed(qtbot, entry: CatalogEntry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dlg = make_dialog(qtbot, entry)
+    dlg.start_download(entry.request(str(tmp_path / "models")))
+    qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
+    m = dlg.installed_model.item(0)
+    assert m.source == "folder" and m.path == (tmp_path / "models").resolve() / FILE

@@ -471,6 +471,11 @@ class ModelManagerDialog(QDialog):
             self._update_download_buttons()
         if task.state == DownloadState.DONE and not getattr(task, "_shown_installed", False):
             task._shown_installed = True
+            if task.request.dest_dir:  # a folder of the user's: remember it, to list it
+                try:
+                    self.library.add_folder(task.request.dest_dir)
+                except LibraryError:
+                    pass
             self.refresh_installed(select=task.paths[0] if task.paths else None)
 
     # -- installed -----------------------------------------------------------------------------
