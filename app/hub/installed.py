@@ -101,7 +101,12 @@ def _inspect(model: InstalledModel) -> InstalledModel:
     try:
         model.info = inspect_gguf(model.path)
     except GGUFError as e:
-        model.problem = str(e)
+        problem = str(e)
+        with contextlib.suppress(OSError):
+            blob = model.path.resolve().name
+            if blob != model.path.name:  # the HF cache's blob is named by its hash: say the name
+                problem = problem.replace(blob, model.path.name)
+        model.problem = problem
         model.problem_kind = e.kind
     return model
 
