@@ -1,0 +1,143 @@
+"""The engine, from the window's side: start the host and load a model off the GUI thread.
+
+Loading a 12 GB model takes seconds to minutes; it runs on a QThread and reports back with
+signals. The host is only started when a model is first loaded, so the window opens without a
+child process. ``reload()`` starts a fresh host after a crash and loads the last model again.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from app.engine.client import EngineClient, EngineError
+from app.engine.events import ModelInfo
+from app.engine.options import LoadOptions
+
+
+class _Task(QObject):
+    done = Signal(object)
+    failed = Signal(str, str)  # kind, message
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self._fn = fn
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except EngineError as exc:
+            self.failed.emit(exc.kind, exc.message)
+            return
+        except Exception as exc:
+            traceback.print_exc()
+            self.failed.emit("internal", f"{type(exc).__name__}: {exc}")
+            return
+        self.done.emit(result)
+
+
+def backend_name(info: ModelInfo | None) -> str:
+    """CPU, CUDA, Metal (or the GPU's name) for the status line."""
+    if info is None:
+        return ""
+    if not info.gpu_offload or info.n_gpu_layers == 0:
+        return "CPU"
+    names = " ".join(
+        str(d.get("name", "")) + " " + str(d.get("description", "")) for d in info.devices
+    ).lower()
+    for key, label in (("cuda", "CUDA"), ("metal", "Metal"), ("vulkan", "Vulkan"), ("hip", "ROCm")):
+        if key in names:
+            return label
+    return "GPU"
+
+
+class EngineController(QObject):
+    loading = Signal(str)  # model path
+    loaded = Signal(object)  # ModelInfo
+    failed = Signal(str, str)  # kind, message
+
+    def __init__(self, client_factory: Callable[[], EngineClient] = EngineClient) -> None:
+        super().__init__()
+        self._factory = client_factory
+        self.client: EngineClient | None = None
+        self.info: ModelInfo | None = None
+        self.options: LoadOptions | None = None  # the last model asked for
+        self.busy = False
+        self._thread: QThread | None = None
+        self._task: _Task | None = None
+
+    def load(self, options: LoadOptions) -> None:
+        if self.busy:
+            return
+        self.options = options
+        self.busy = True
+        self.info = None
+        self.loading.emit(options.model_path)
+        client = self.client
+        if client is None:
+            client = self.client = self._factory()
+
+        def work() -> ModelInfo:
+            if not client.is_alive:
+                client.start()
+            return client.load(options)
+
+        self._run(work)
+
+    def reload(self) -> None:
+        """After the host died (or a failed load): a fresh host, the same model."""
+        if self.options is not None:
+            self.load(self.options)
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        task = _Task(fn)
+        thread = QThread()
+        thread.setObjectName("hearth-engine-load")
+        task.moveToThread(thread)
+        thread.started.connect(task.run)
+        task.done.connect(self._done)
+        task.failed.connect(self._failed)
+        # Direct: quit() is thread-safe, and the slots above wait() for the thread to end.
+        task.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        task.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        self._thread, self._task = thread, task
+        thread.start()
+
+    def _finish_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread.deleteLater()
+            self._task = None
+            self._thread = None
+        self.busy = False
+
+    @Slot(object)
+    def _done(self, info: ModelInfo) -> None:
+        self._finish_thread()
+        self.info = info
+        self.loaded.emit(info)
+
+    @Slot(str, str)
+    def _failed(self, kind: str, message: str) -> None:
+        self._finish_thread()
+        self.info = None
+        self.failed.emit(kind, message)
+
+    @property
+    def ready(self) -> bool:
+        return self.info is not None and self.client is not None and self.client.is_alive
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.wait(60_000)
+            self._finish_thread()
+        if self.client is not None:
+            try:
+                self.client.close()
+            except Exception:
+                traceback.print_exc()
+            self.client = None

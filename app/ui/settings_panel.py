@@ -1,0 +1,184 @@
+"""Per-chat settings, one click away: reasoning effort, instructions, sampling; and the theme.
+
+Values are stored with the conversation (``Store.update_settings``: keys ``effort``,
+``instructions``, ``sampling``) and used for its next reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from app.engine.options import SamplingOptions
+from app.harmony.model import EFFORTS
+
+DEFAULT_EFFORT = "medium"
+THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+
+
+class SettingsPanel(QFrame):
+    """Emits ``changed(dict)`` with the conversation's new settings after each edit."""
+
+    changed = Signal(dict)
+    themeChanged = Signal(str)
+    closeRequested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("settingsPanel")
+        self.setFixedWidth(300)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(16, 14, 16, 14)
+        lay.setSpacing(10)
+        head = QHBoxLayout()
+        title = QLabel("Chat settings")
+        title.setObjectName("panelTitle")
+        close = QPushButton("Close")
+        close.setToolTip("Close (Ctrl+,)")
+        close.clicked.connect(self.closeRequested)
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(close)
+        lay.addLayout(head)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.effort = QComboBox()
+        for e in EFFORTS:
+            self.effort.addItem(e.capitalize() + (" (default)" if e == DEFAULT_EFFORT else ""), e)
+        self.effort.setToolTip("How long gpt-oss thinks before answering")
+        form.addRow("Reasoning effort", self.effort)
+        lay.addLayout(form)
+
+        lay.addWidget(QLabel("Instructions (system prompt)"))
+        self.instructions = QPlainTextEdit()
+        self.instructions.setPlaceholderText("e.g. Answer briefly. Use British spelling.")
+        self.instructions.setFixedHeight(110)
+        lay.addWidget(self.instructions)
+
+        d = SamplingOptions()
+        sampling = QFormLayout()
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(0.0, 1.0)
+        self.top_p.setSingleStep(0.05)
+        self.top_p.setDecimals(2)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(0, 1000)
+        self.top_k.setToolTip("0 disables top-k (slow on a 201k vocabulary)")
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(16, 131072)
+        self.max_tokens.setSingleStep(256)
+        sampling.addRow("Temperature", self.temperature)
+        sampling.addRow("Top-p", self.top_p)
+        sampling.addRow("Top-k", self.top_k)
+        sampling.addRow("Max tokens", self.max_tokens)
+        lay.addLayout(sampling)
+        note = QLabel(
+            f"gpt-oss defaults: temperature {d.temperature:g}, top-p {d.top_p:g}, "
+            f"top-k {d.top_k}, {d.max_tokens} tokens."
+        )
+        note.setObjectName("statusNote")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.clicked.connect(self.reset)
+        lay.addWidget(self.reset_button)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        lay.addWidget(line)
+        app_form = QFormLayout()
+        self.theme = QComboBox()
+        for key, label in THEMES.items():
+            self.theme.addItem(label, key)
+        app_form.addRow("Theme", self.theme)
+        lay.addLayout(app_form)
+        lay.addStretch(1)
+
+        self._loading = False
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(300)
+        self._save_timer.timeout.connect(self._emit)
+        self.effort.currentIndexChanged.connect(self._emit_soon)
+        self.instructions.textChanged.connect(self._emit_soon)
+        for w in (self.temperature, self.top_p):
+            w.valueChanged.connect(self._emit_soon)
+        for s in (self.top_k, self.max_tokens):
+            s.valueChanged.connect(self._emit_soon)
+        self.theme.currentIndexChanged.connect(
+            lambda _i: self.themeChanged.emit(str(self.theme.currentData()))
+        )
+        self.load({})
+
+    def load(self, settings: dict[str, Any]) -> None:
+        """Show a conversation's settings (missing keys: the defaults)."""
+        self._loading = True
+        try:
+            effort = settings.get("effort") or DEFAULT_EFFORT
+            self.effort.setCurrentIndex(max(0, self.effort.findData(effort)))
+            self.instructions.setPlainText(str(settings.get("instructions") or ""))
+            s = SamplingOptions.from_dict(dict(settings.get("sampling") or {}))
+            self.temperature.setValue(s.temperature)
+            self.top_p.setValue(s.top_p)
+            self.top_k.setValue(s.top_k)
+            self.max_tokens.setValue(s.max_tokens)
+        finally:
+            self._loading = False
+
+    def set_theme_choice(self, choice: str) -> None:
+        self.theme.blockSignals(True)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(choice)))
+        self.theme.blockSignals(False)
+
+    def values(self) -> dict[str, Any]:
+        d = SamplingOptions()
+        sampling = {
+            "temperature": round(self.temperature.value(), 3),
+            "top_p": round(self.top_p.value(), 3),
+            "top_k": self.top_k.value(),
+            "max_tokens": self.max_tokens.value(),
+        }
+        defaults = {k: getattr(d, k) for k in sampling}
+        return {
+            "effort": str(self.effort.currentData()),
+            "instructions": self.instructions.toPlainText().strip(),
+            # Only differences from the defaults are stored: later default changes still apply.
+            "sampling": {k: v for k, v in sampling.items() if v != defaults[k]} or None,
+        }
+
+    def reset(self) -> None:
+        instructions = self.instructions.toPlainText()
+        self.load({"instructions": instructions})
+        self._emit()
+
+    def _emit_soon(self, *_: Any) -> None:
+        if not self._loading:
+            self._save_timer.start()
+
+    def _emit(self) -> None:
+        self._save_timer.stop()
+        self.changed.emit(self.values())
+
+    def flush(self) -> None:
+        """Save a pending edit now (before sending, closing...)."""
+        if self._save_timer.isActive():
+            self._emit()

@@ -1,0 +1,193 @@
+"""The real window, the real engine (tiny model, scripted replies), the real store."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from app.ui.chat_view import CodeBlock
+from app.ui.worker import Update
+from tests.helpers.tinymodel import WORD_TOKENS
+from tests.ui.conftest import ANSWER, THINK, harmony_reply, load, script_next, wait_reply
+
+
+def _type_and_send(qtbot, win, text: str) -> None:  # type: ignore[no-untyped-def]
+    win.composer.edit.setFocus()
+    qtbot.keyClicks(win.composer.edit, text)
+    qtbot.keyClick(win.composer.edit, Qt.Key.Key_Return)
+
+
+def test_send_streams_thinking_then_answer(qtbot, ready_window, store) -> None:  # type: ignore[no-untyped-def]
+    win = ready_window
+    script_next(win, harmony_reply(ANSWER, THINK))
+    seen: list[Update] = []
+    _type_and_send(qtbot, win, "Hi there")
+    assert win.busy and win.composer.stop_button.isVisible()
+    assert win.worker is not None
+    win.worker.progress.connect(seen.append)
+    wait_reply(qtbot, win)
+
+    # Shift+Enter had not been pressed: one line, sent, composer cleared.
+    assert win.composer.text() == ""
+    user, reply = win.chat.widgets
+    assert user.data.content == "Hi there"
+    assert reply.data.content == ANSWER
+    # Thinking: shown separately, collapsed to "Thought for …" once the answer came.
+    assert reply.thinking is not None and reply.thinking.isVisible()
+    assert reply.thinking.text() == THINK
+    assert reply.thinking.title.startswith("Thought for")
+    assert not reply.thinking.expanded
+    reply.thinking.toggle.click()
+    assert reply.thinking.expanded and reply.thinking.body.isVisible()
+    # Markdown: the code block has its own widget and copy button.
+    codes = [b for b in reply.markdown.blocks() if isinstance(b, CodeBlock)]
+    assert len(codes) == 1 and codes[0].code == "print('hi')\n"
+    codes[0].copy_button.click()
+    assert QGuiApplication.clipboard().text() == "print('hi')\n"
+    reply.copy_button.click()
+    assert QGuiApplication.clipboard().text() == ANSWER
+    # Stored: reasoning apart from the answer, status done, with stats.
+    conv = store.list_conversations()[0]
+    assert conv.title == "Hi there"
+    stored = store.active_path(conv.id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].content == ANSWER and stored[1].reasoning == THINK
+    assert stored[1].status == "done"
+    assert "tok/s" in win.status_speed.text()
+    assert "context" in win.status_context.text()
+    assert win.status_backend.text() == "CPU"
+    assert win.status_model.text()
+
+
+def test_regenerate_and_edit_make_branches(qtbot, ready_window, store) -> None:  # type: ignore[no-untyped-def]
+    win = ready_window
+    script_next(
+        win,
+        harmony_reply("First answer."),
+        harmony_reply("Second answer."),
+        harmony_reply("Answer to the edit."),
+    )
+    _type_and_send(qtbot, win, "Question one")
+    wait_reply(qtbot, win)
+    first = win.chat.last_assistant()
+    assert first is not None and first.regen_button.isVisible()
+    first.regen_button.click()
+    wait_reply(qtbot, win)
+    reply = win.chat.last_assistant()
+    assert reply is not None and reply.data.content == "Second answer."
+    assert reply.nav.isVisible() and reply.nav.label.text() == "2/2"
+    reply.nav.prev.click()
+    reply = win.chat.last_assistant()
+    assert reply is not None and reply.data.content == "First answer."
+    assert reply.nav.label.text() == "1/2"
+
+    # Edit the question: a new branch with its own reply; the old one is one click away.
+    user = win.chat.widgets[0]
+    user.edit_button.click()
+    user.set_edit_text("Question one, edited")
+    qtbot.keyClick(user._edit_box, Qt.Key.Key_Return)
+    wait_reply(qtbot, win)
+    user, reply = win.chat.widgets
+    assert user.data.content == "Question one, edited"
+    assert user.nav.label.text() == "2/2"
+    assert reply.data.content == "Answer to the edit."
+    user.nav.prev.click()
+    user, reply = win.chat.widgets
+    assert user.data.content == "Question one"
+    assert reply.data.content == "First answer."
+    assert len(store.messages(win.conversation_id)) == 5
+
+
+def test_effort_change_reaches_the_prompt(qtbot, ready_window, store) -> None:  # type: ignore[no-untyped-def]
+    win = ready_window
+    sent = script_next(win, harmony_reply("ok"), harmony_reply("ok"))
+    win.toggle_settings()
+    assert win.settings.isVisible()
+    assert win.settings.effort.currentData() == "medium"  # the default, shown
+    win.settings.effort.setCurrentIndex(win.settings.effort.findData("low"))
+    _type_and_send(qtbot, win, "Same words")
+    wait_reply(qtbot, win)
+    low = win.last_stats["prompt_tokens"]
+    assert store.get_conversation(win.conversation_id).settings["effort"] == "low"
+
+    win.new_chat()
+    win.settings.effort.setCurrentIndex(win.settings.effort.findData("high"))
+    _type_and_send(qtbot, win, "Same words")
+    wait_reply(qtbot, win)
+    high = win.last_stats["prompt_tokens"]
+    assert [r.settings.effort for r in sent] == ["low", "high"]
+    # "Reasoning: high" vs "Reasoning: low" in the rendered system message: the tiny byte-level
+    # vocabulary spells each letter, so the prompt is exactly one token longer.
+    assert high - low == 1
+
+
+def test_stop_keeps_the_partial_reply(qtbot, window, long_model, store) -> None:  # type: ignore[no-untyped-def]
+    win = window
+    load(qtbot, win, long_model, n_ctx=32768)
+    words = ["<|channel|>", "final", "<|message|>", *(WORD_TOKENS[:2] * 12000)]
+    script_next(win, words)  # ~24,000 tokens: seconds of streaming on the tiny model
+    win.settings.max_tokens.setValue(30000)
+    _type_and_send(qtbot, win, "Talk for a long time")
+    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    qtbot.keyClick(win.composer.edit, Qt.Key.Key_Escape)
+    wait_reply(qtbot, win)
+    reply = win.chat.last_assistant()
+    assert reply is not None
+    assert reply.data.status == "cancelled"
+    assert reply.status_label.isVisible() and "Stopped" in reply.status_label.text()
+    stored = store.get_message(reply.data.id)
+    assert stored.status == "cancelled"
+    assert stored.content.startswith("Hello world") and stored.content == reply.data.content
+    assert len(stored.content) < len("Hello world") * 12000
+
+
+def test_engine_killed_mid_reply_then_reload(qtbot, window, long_model, store) -> None:  # type: ignore[no-untyped-def]
+    win = window
+    load(qtbot, win, long_model, n_ctx=32768)
+    words = ["<|channel|>", "final", "<|message|>", *(WORD_TOKENS[:2] * 12000)]
+    script_next(win, words, harmony_reply("Back again."))
+    win.settings.max_tokens.setValue(30000)
+    _type_and_send(qtbot, win, "Keep going")
+    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    pid = win.engine.client.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_reply(qtbot, win)
+
+    assert win.banner.isVisible()
+    assert "Reload engine" in win.banner.buttons
+    assert "Choose another model" in win.banner.buttons
+    assert "engine" in win.banner.label.text().lower()
+    reply = win.chat.last_assistant()
+    assert reply is not None and reply.data.status == "error"
+    stored = store.get_message(reply.data.id)
+    # The partial reply is kept, on screen and on disk.
+    assert stored.status == "error" and stored.content.startswith("Hello")
+    assert reply.data.content.startswith(stored.content)
+    assert not win.composer.can_send
+
+    win.banner.buttons["Reload engine"].click()
+    qtbot.waitUntil(lambda: win.engine.ready, timeout=60_000)
+    assert not win.banner.isVisible()
+    _type_and_send(qtbot, win, "Are you back?")
+    wait_reply(qtbot, win)
+    assert win.chat.last_assistant().data.content == "Back again."  # type: ignore[union-attr]
+
+
+def test_bad_model_file_shows_the_way_out(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"")
+    from app.engine.options import LoadOptions
+
+    window.load_model(LoadOptions(model_path=str(bad)))
+    qtbot.waitUntil(lambda: not window.engine.busy, timeout=60_000)
+    assert window.banner.isVisible()
+    text = window.banner.label.text()
+    assert "broken.gguf" in text and "empty" in text.lower()
+    assert "Choose another model" in window.banner.buttons
+    assert window.stack.currentWidget() is window.empty
+    assert window.empty.title.text() == "No model loaded"
+    assert not window.composer.can_send
