@@ -112,6 +112,9 @@ class SettingsPanel(QFrame):
         app_form.addRow("Theme", self.theme)
         lay.addLayout(app_form)
         lay.addStretch(1)
+        self.about_button = QPushButton("About Hearth")
+        self.about_button.setToolTip("Version, licences and third-party notices (F1)")
+        lay.addWidget(self.about_button)
 
         self._loading = False
         self._save_timer = QTimer(self)

@@ -119,9 +119,22 @@ class EmptyState(QWidget):
         self.buttons.setLayout(row)
         lay.addSpacing(12)
         lay.addWidget(self.buttons)
+        # The model manager's first-run panel (recommendation + one-click download) goes here.
+        self.first_run_box = QHBoxLayout()
+        lay.addLayout(self.first_run_box)
+        self.first_run: QWidget | None = None
         lay.addStretch(3)
 
+    def set_first_run(self, widget: QWidget) -> None:
+        self.first_run = widget
+        widget.setMaximumWidth(720)
+        self.first_run_box.addStretch(1)
+        self.first_run_box.addWidget(widget, 100)
+        self.first_run_box.addStretch(1)
+
     def set_state(self, state: str, detail: str = "") -> None:
+        if self.first_run is not None:
+            self.first_run.setVisible(state == "no-model")
         if state == "ready":
             self.title.setText("How can I help?")
             self.text.setText(detail or "Everything stays on this computer.")
@@ -130,6 +143,14 @@ class EmptyState(QWidget):
             self.title.setText("Loading the model…")
             self.text.setText(detail)
             self.buttons.hide()
+        elif self.first_run is not None:
+            # The first-run panel has its own welcome, download and "I have a file" buttons.
+            self.title.setText("")
+            self.text.setText("")
+            self.buttons.show()
+            self.choose_button.setText("Browse all models…")
+            self.choose_button.setObjectName("")
+            self.open_button.hide()
         else:
             self.title.setText("No model loaded")
             self.text.setText(
@@ -138,6 +159,7 @@ class EmptyState(QWidget):
                 "open a GGUF file you already have."
             )
             self.buttons.show()
+            self.open_button.show()
             self.choose_button.setVisible(model_manager_available())
 
 
@@ -149,6 +171,7 @@ class MainWindow(QMainWindow):
         client_factory: Callable[[], EngineClient] = EngineClient,
         load_engine: bool = True,
         prefs: UiPrefs | None = None,
+        first_run: bool = True,
     ) -> None:
         super().__init__()
         self.setWindowTitle(APP_NAME)
@@ -171,6 +194,8 @@ class MainWindow(QMainWindow):
         # Testing/screenshot aid: called with each GenerateRequest before it is sent (e.g. to
         # set ``script`` for an exact reply, or ``suppress_stop``).
         self.request_hook: Callable[[GenerateRequest], None] | None = None
+        # First run (no chats, never a model): the model manager's welcome panel.
+        self._offer_first_run = first_run and self.prefs.last_model is None
 
         self._build()
         self._shortcuts()
@@ -285,6 +310,7 @@ class MainWindow(QMainWindow):
         self.settings.changed.connect(self._settings_changed)
         self.settings.themeChanged.connect(self.set_theme)
         self.settings.closeRequested.connect(self.toggle_settings)
+        self.settings.about_button.clicked.connect(self.show_about)
         self.resize(1200, 800)
 
     def _shortcuts(self) -> None:
@@ -301,7 +327,13 @@ class MainWindow(QMainWindow):
             "copy": bind("Ctrl+Shift+C", self.copy_last_answer),
             "settings": bind("Ctrl+,", self.toggle_settings),
             "stop": bind("Esc", self.stop),
+            "about": bind("F1", self.show_about),
         }
+
+    def show_about(self) -> None:
+        from app.ui.about import show_about
+
+        show_about(self)
 
     def _warm_up(self) -> None:
         from app.ui.markdown import render_document
@@ -767,10 +799,27 @@ class MainWindow(QMainWindow):
             name = Path(self.engine.options.model_path).name if self.engine.options else ""
             self.empty.set_state("loading", name)
         elif self.engine.info is None:
+            self._maybe_first_run()
             self.empty.set_state("no-model")
         else:
             self.empty.set_state("ready")
         self.stack.setCurrentWidget(self.empty)
+
+    def _maybe_first_run(self) -> None:
+        if not self._offer_first_run or self.empty.first_run is not None:
+            return
+        self._offer_first_run = False
+        if self.store is not None and self.store.list_conversations(limit=1):
+            return  # not a first run: the plain "No model loaded" with its buttons
+        try:
+            from app.ui.models import FirstRunWidget
+
+            panel = FirstRunWidget(self.empty)
+        except Exception:  # the hub's hardware probe failed: the plain buttons still work
+            traceback.print_exc()
+            return
+        panel.modelChosen.connect(self.load_model)
+        self.empty.set_first_run(panel)
 
     # ------------------------------------------------------------------ errors and notes
 

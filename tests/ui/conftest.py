@@ -59,9 +59,13 @@ def make_window(qtbot, store: Store) -> Iterator[Callable[..., object]]:  # type
 
     def make(**kw: object) -> MainWindow:
         kw.setdefault("prefs", UiPrefs(theme="light"))
+        kw.setdefault("first_run", False)  # its hardware probe is the model manager's to test
         win = MainWindow(store, load_engine=False, **kw)  # type: ignore[arg-type]
         qtbot.addWidget(win)
         win.show()
+        # Shortcuts only fire in the active window.
+        win.activateWindow()
+        qtbot.waitUntil(win.isActiveWindow, timeout=5000)
         made.append(win)
         return win
 

@@ -1,0 +1,235 @@
+"""The real window over a real store, no model: sidebar, search, delete/undo, shortcuts, prefs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QLabel
+
+from app.store import Store
+from app.ui.chat_view import MessageData, RichLabel
+from app.ui.prefs import UiPrefs
+from app.ui.sidebar import ConversationListModel, SearchResultsModel
+
+
+def _chat(store: Store, title: str, *pairs: tuple[str, str]) -> int:
+    c = store.create_conversation(title)
+    for q, a in pairs:
+        store.add_message(c.id, "user", q)
+        store.add_message(c.id, "assistant", a)
+    return c.id
+
+
+def test_sidebar_models_pass_qtmodeltester(qtmodeltester, store) -> None:  # type: ignore[no-untyped-def]
+    for i in range(5):
+        _chat(store, f"chat {i}", ("q", "a"))
+    store.set_pinned(1, True)
+    model = ConversationListModel(store)
+    model.reload()
+    qtmodeltester.check(model)
+    assert model.rowCount() == 5
+    assert model.index(0, 0).data() == "chat 0"  # pinned first
+    results = SearchResultsModel()
+    results.set_hits(store.search("q"))
+    qtmodeltester.check(results)
+
+
+def test_sidebar_lists_pinned_first_and_opens_chats(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    a = _chat(store, "Alpha", ("What is alpha?", "The first letter."))
+    b = _chat(store, "Beta", ("What is beta?", "The second letter."))
+    win = make_window()
+    assert win.sidebar.model.rowCount() == 2
+    assert win.sidebar.model.index(0, 0).data() == "Beta"  # most recent
+    win.set_pinned(a, True)
+    assert win.sidebar.model.index(0, 0).data() == "Alpha"
+    rect = win.sidebar.list.visualRect(win.sidebar.model.index(1, 0))
+    qtbot.mouseClick(win.sidebar.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.conversation_id == b
+    assert [w.data.content for w in win.chat.widgets] == ["What is beta?", "The second letter."]
+    assert win.title_label.text() == "Beta"
+    win.rename_conversation(b, "  Beta   renamed ")
+    assert store.get_conversation(b).title == "Beta renamed"
+    assert win.title_label.text() == "Beta renamed"
+
+
+def test_search_opens_the_chat_at_the_message(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    _chat(store, "Cooking", ("How long to boil an egg?", "About nine minutes."))
+    pairs = [(f"Question {i}", f"Answer {i}") for i in range(80)]
+    pairs[3] = ("Tell me about zeppelins", "Zeppelins are rigid airships.")
+    target = _chat(store, "Long chat", *pairs)
+    win = make_window()
+    win.open_conversation(1)
+    qtbot.keyClick(win, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert win.sidebar.search.hasFocus()
+    qtbot.keyClicks(win.sidebar.search, "zeppelin")
+    qtbot.waitUntil(lambda: win.sidebar.results_model.rowCount() == 2, timeout=5000)
+    assert win.sidebar.results.isVisible() and not win.sidebar.list.isVisible()
+    hit = win.sidebar.results_model.hit(0)
+    snippet = win.sidebar.results_model.index(0, 0).data(Qt.ItemDataRole.UserRole + 5)
+    assert "<b>" in snippet and "eppelin" in snippet.lower()
+    rect = win.sidebar.results.visualRect(win.sidebar.results_model.index(0, 0))
+    qtbot.mouseClick(win.sidebar.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert win.conversation_id == target
+    # The message is early in a long chat: it was loaded and scrolled into view.
+    w = win.chat.widget_for(hit.message_id)
+    assert w is not None
+    qtbot.waitUntil(lambda: not w.visibleRegion().isEmpty(), timeout=5000)
+    win.sidebar.search.clear()
+    qtbot.waitUntil(lambda: win.sidebar.list.isVisible(), timeout=5000)
+
+
+def test_delete_then_undo(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    keep = _chat(store, "Keep", ("a", "b"))
+    doomed = _chat(store, "Doomed", ("c", "d"))
+    win = make_window()
+    win.open_conversation(doomed)
+    win.sidebar.list.setFocus()
+    qtbot.keyClick(win.sidebar.list, Qt.Key.Key_Delete)
+    assert store.get_conversation(doomed).trashed
+    assert win.sidebar.model.rowCount() == 1
+    assert win.conversation_id is None  # the open chat went away: a new chat
+    assert win.info_bar.isVisible() and "Doomed" in win.info_bar.label.text()
+    win.info_bar.buttons["Undo"].click()
+    assert not store.get_conversation(doomed).trashed
+    assert win.sidebar.model.rowCount() == 2
+    assert win.conversation_id == doomed
+    assert not win.info_bar.isVisible()
+    assert keep in (c.id for c in store.list_conversations())
+
+
+def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cid = _chat(store, "Export me", ("Question?", "**Answer**."))
+    win = make_window()
+    assert win.export_conversation(cid, tmp_path / "c.md", "md")
+    assert "**Answer**." in (tmp_path / "c.md").read_text()
+    assert win.export_conversation(cid, tmp_path / "c.json", "json")
+    assert json.loads((tmp_path / "c.json").read_text())
+    assert not win.export_conversation(cid, tmp_path / "missing" / "c.md", "md")
+    assert win.banner.isVisible() and "Could not export" in win.banner.label.text()
+
+
+def test_keyboard_shortcuts(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    cid = _chat(store, "Shortcuts", ("q", "The **last** answer."))
+    win = make_window()
+    win.open_conversation(cid)
+    qtbot.keyClick(
+        win, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert QGuiApplication.clipboard().text() == "The **last** answer."
+    qtbot.keyClick(win, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert win.settings.isVisible()
+    qtbot.keyClick(win, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert not win.settings.isVisible()
+    win.sidebar.search.setFocus()
+    qtbot.keyClick(win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert win.composer.edit.hasFocus()
+    qtbot.keyClick(win, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert win.conversation_id is None and not win.chat.widgets
+    # No model: Enter does not send, the composer says why.
+    assert not win.composer.can_send
+    assert "model" in win.composer.edit.placeholderText().lower()
+    assert win.empty.title.text() == "No model loaded"
+    assert win.empty.open_button.isVisible()
+    assert win.status_model.text() == "No model loaded"
+
+
+def test_settings_are_per_chat_and_reset(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    a = _chat(store, "A", ("q", "a"))
+    b = _chat(store, "B", ("q", "a"))
+    win = make_window()
+    win.open_conversation(a)
+    win.settings.effort.setCurrentIndex(win.settings.effort.findData("high"))
+    win.settings.instructions.setPlainText("Be brief.")
+    win.settings.temperature.setValue(0.5)
+    win.settings.flush()
+    assert store.get_conversation(a).settings["effort"] == "high"
+    assert store.get_conversation(a).settings["instructions"] == "Be brief."
+    assert store.get_conversation(a).settings["sampling"] == {"temperature": 0.5}
+    win.open_conversation(b)
+    assert win.settings.effort.currentData() == "medium"
+    assert win.settings.temperature.value() == 1.0
+    win.open_conversation(a)
+    assert win.settings.temperature.value() == 0.5
+    win.settings.reset_button.click()
+    settings = store.get_conversation(a).settings
+    assert "sampling" not in settings and settings["effort"] == "medium"
+    assert settings["instructions"] == "Be brief."  # reset is for the sampling knobs
+
+
+def test_theme_geometry_and_last_chat_are_remembered(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    cid = _chat(store, "Remember me", ("q", "a"))
+    _chat(store, "Other", ("q", "a"))
+    win = make_window(prefs=UiPrefs.load())
+    win.open_conversation(cid)
+    win.resize(760, 560)  # within the offscreen platform's 800x600 screen
+    win.set_theme("dark")
+    assert QApplication.palette().window().color().lightness() < 80
+    win.shutdown()
+    prefs = UiPrefs.load()
+    assert prefs.theme == "dark" and prefs.last_conversation == cid and prefs.geometry
+    again = make_window(prefs=UiPrefs.load())
+    assert again.conversation_id == cid
+    assert again.width() == 760 and again.height() == 560
+    assert again.settings.theme.currentData() == "dark"
+    again.set_theme("light")
+
+
+def test_first_run_shows_the_model_managers_welcome(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    win = make_window(first_run=True)
+    assert win.empty.first_run is not None and win.empty.first_run.isVisible()
+    assert win.empty.choose_button.isVisible()
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _CountingHandler.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server():  # type: ignore[no-untyped-def]
+    _CountingHandler.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    t.join()
+
+
+def test_rendering_never_fetches_remote_content(qtbot, make_window, http_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    local = tmp_path / "secret.png"
+    local.write_bytes(b"\x89PNG")
+    text = (
+        f"![tracker]({http_server}/pixel.png)\n\n"
+        f'<img src="{http_server}/raw.png">\n\n'
+        f"[a link]({http_server}/page)\n\n"
+        f"![local](file://{local})\n\n"
+        f"| a |\n|---|\n| ![x]({http_server}/cell.png) |\n"
+    )
+    win = make_window()
+    win.chat.set_messages([MessageData(id=1, role="assistant", content=text)])
+    win.stack.setCurrentWidget(win.chat)
+    win.chat.widgets[0].grab()  # paint everything
+    QApplication.processEvents()
+    labels = [w for w in win.chat.findChildren(QLabel) if isinstance(w, RichLabel)]
+    html = "".join(label.text() for label in labels)
+    assert "<img" not in html.lower()
+    assert "[image: tracker]" in html
+    assert "&lt;img" in html  # raw HTML is shown as text, not obeyed
+    assert _CountingHandler.hits == []
