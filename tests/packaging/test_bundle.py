@@ -212,6 +212,16 @@ def test_gui_starts_offscreen_and_stays_up(bundle, tiny_model, tmp_path):
         assert hosts, "the app did not start its engine host (hearth engine-host)"
         host_pid, host_command = hosts[0]
         assert host_command.split()[0] == str(bundle / "hearth")
+        # The app hands its children the user's environment, not the bundle's private Qt and
+        # loader paths (a browser opened from a link would load them); the engine host's own
+        # bootloader then sets its library path itself.
+        host_env = dict(
+            item.split("=", 1)
+            for item in Path(f"/proc/{host_pid}/environ").read_bytes().decode().split("\0")
+            if "=" in item
+        )
+        assert "QT_PLUGIN_PATH" not in host_env and "QML2_IMPORT_PATH" not in host_env
+        assert host_env.get("LD_LIBRARY_PATH", "").startswith(str(bundle / "_internal"))
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=5)  # still running 5 s later: the window is up, nothing crashed
     finally:

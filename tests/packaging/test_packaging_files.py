@@ -373,3 +373,39 @@ def test_windows_version_resource_builds():
     assert "filevers=(0, 1, 0, 0)" in text
     assert "'ProductName', 'Hearth'" in text and "'OriginalFilename', 'hearth-gui.exe'" in text
     assert len(info.toRaw()) > 200  # serialises to the binary resource PyInstaller embeds
+
+
+def load_entry():
+    spec = importlib.util.spec_from_file_location(
+        "hearth_main", ROOT / "packaging" / "hearth_main.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the app only runs under __main__
+    return module
+
+
+def test_children_of_the_bundle_get_the_system_environment():
+    bundle = "/opt/hearth/_internal"
+    env = {
+        "LD_LIBRARY_PATH": bundle,
+        "QT_PLUGIN_PATH": f"{bundle}/PySide6/Qt/plugins",
+        "QML2_IMPORT_PATH": f"{bundle}/PySide6/Qt/qml",
+        "_PYI_ARCHIVE_FILE": "/opt/hearth/hearth",
+        "_PYI_PARENT_PROCESS_LEVEL": "1",
+        "HOME": "/home/me",
+    }
+    load_entry().restore_system_environment(env, bundle)
+    assert env == {"HOME": "/home/me"}
+
+    # The user's own LD_LIBRARY_PATH, saved by the bootloader, comes back; their own Qt plugin
+    # path is left alone.
+    env = {
+        "LD_LIBRARY_PATH": f"{bundle}:/usr/local/cuda/lib64",
+        "LD_LIBRARY_PATH_ORIG": "/usr/local/cuda/lib64",
+        "QT_PLUGIN_PATH": "/home/me/qt-plugins",
+    }
+    load_entry().restore_system_environment(env, bundle)
+    assert env == {
+        "LD_LIBRARY_PATH": "/usr/local/cuda/lib64",
+        "QT_PLUGIN_PATH": "/home/me/qt-plugins",
+    }
