@@ -4,6 +4,7 @@
 # capture the screen to docs/installed-app.png, then remove the package again.
 #
 #   make deb && sudo packaging/screenshot-installed.sh [path/to/hearth_*.deb]
+#   ABOUT_OUT=docs/installed-about.png ...   also captures the About dialog (F1)
 #
 # Needs (Debian names): xvfb xdotool imagemagick and the xcb libraries the .deb depends on.
 set -euo pipefail
@@ -53,4 +54,16 @@ sleep "${SETTLE_S:-4}"  # let the first paint, fonts and the engine warm-up mess
 mkdir -p "$(dirname "$OUT")"
 import -window "$WINDOW" "$OUT"  # the window itself (there is no window manager)
 echo "Saved $OUT"
+
+# The About dialog (F1) of the installed app: icon, versions and notices from the bundle.
+if [ -n "${ABOUT_OUT:-}" ]; then
+  xdotool windowfocus --sync "$WINDOW" key F1
+  if ABOUT=$(timeout 20 xdotool search --sync --onlyvisible --name "About Hearth" | head -1); then
+    sleep 1
+    import -window "$ABOUT" "$ABOUT_OUT"
+    echo "Saved $ABOUT_OUT"
+  else
+    echo "The About dialog did not open on F1." >&2
+  fi
+fi
 grep -i -E "error|traceback|warning" "$HOME_DIR/app.log" | head -5 || true
