@@ -96,6 +96,7 @@ class FakeHub:
         self.release = threading.Event()  # set to end every stall (teardown sets it too)
         self.stalled = threading.Event()  # set when a stall begins
         self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()  # open client connections (keep-alive included)
         self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -112,6 +113,15 @@ class FakeHub:
         self.release.set()
         self._server.shutdown()
         self._server.server_close()
+        # Pooled keep-alive connections would keep their handler threads waiting for a next
+        # request that never comes: end them.
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._thread.join(5)
 
     def add_file(
@@ -138,6 +148,19 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with hub._lock:
+                hub._conns.add(self.connection)
+
+        def finish(self) -> None:
+            with hub._lock:
+                hub._conns.discard(self.connection)
+            try:
+                super().finish()
+            except OSError:
+                pass
 
         # -- plumbing ------------------------------------------------------------------------
         def _json(self, status: int, obj: object, headers: dict[str, str] | None = None) -> None:
