@@ -55,6 +55,7 @@ install -m 0644 "$ROOT/resources/icons/hearth.svg" "$PKG/usr/share/icons/hicolor
 # Files readable by all, directories and executables 0755; dpkg-deb makes root the owner.
 find "$PKG" -type d -exec chmod 0755 {} +
 find "$PKG" -type f -exec chmod go-w,a+r {} +
+find "$PKG/opt/hearth/_internal" -type f -name '*.so*' -exec chmod 0644 {} +  # libraries: not programs
 
 # The newest glibc symbol version any bundled binary needs (glibc is never bundled).
 GLIBC=$(find "$PKG/opt/hearth" -type f \( -name '*.so*' -o -name hearth \) -print0 \
