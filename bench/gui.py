@@ -119,6 +119,7 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
     view.clear()
     view.add_message(MessageData(id="u", role="user", content="Write a long report."))
     msg = view.add_message(MessageData(id="a", role="assistant", status="streaming"))
+    view.streaming = True  # follow the reply, as the window does
     tokens = markdown_tokens(n_tokens)
     app.processEvents()
 

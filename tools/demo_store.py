@@ -20,9 +20,7 @@ REASONING = (
     "first, then pandas chunks, and compare them briefly in a table."
 )
 
-ANSWER = """Read it **in pieces** instead of all at once. Two good ways:
-
-### 1. The standard library, row by row
+ANSWER = """Read it **in pieces** instead of all at once. With the standard library:
 
 ```python
 import csv
@@ -35,22 +33,13 @@ def total_sales(path: str) -> float:
     return total
 ```
 
-### 2. pandas, in chunks
+| approach | memory | best for |
+|---|---|---|
+| `csv.DictReader` | one row | simple sums, filters |
+| pandas `chunksize` | one chunk | grouping, statistics |
+| polars `scan_csv` | lazy | large analytical queries |
 
-```python
-import pandas as pd
-
-total = sum(chunk["amount"].sum()
-            for chunk in pd.read_csv("sales.csv", chunksize=100_000))
-```
-
-| approach | memory | speed | best for |
-|---|---|---|---|
-| `csv.DictReader` | one row | moderate | simple sums, filters |
-| pandas `chunksize` | one chunk | fast | grouping, statistics |
-| polars `scan_csv` | lazy | fastest | large analytical queries |
-
-Keep `chunksize` around **100,000 rows**: big enough to be fast, small enough to fit in memory.
+Keep chunks around **100,000 rows**: big enough to be fast, small enough to fit in memory.
 """
 
 OTHER_CHATS = [

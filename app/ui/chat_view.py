@@ -277,6 +277,7 @@ class ThinkingSection(QFrame):
         self.body.setFrameShape(QFrame.Shape.NoFrame)
         self.body.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.body.installEventFilter(self)
         lay.addWidget(self.toggle)
         lay.addWidget(self.body)
         self.expanded: bool = False
@@ -341,12 +342,27 @@ class ThinkingSection(QFrame):
     def _update_toggle(self) -> None:
         self.toggle.setText(("▾ " if self.expanded else "▸ ") + self._title)
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.body and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._fit)  # lines re-wrap at the new width first
+        return super().eventFilter(obj, event)
+
     def _fit(self) -> None:
+        """Tall enough for the text (wrapped lines), up to a cap; the rest scrolls."""
         if not self.expanded:
             return
-        doc_h = self.body.document().size().height() * self.body.fontMetrics().lineSpacing()
+        doc = self.body.document()
+        lines = 0
+        block = doc.begin()
+        while block.isValid():
+            layout = block.layout()
+            lines += max(1, layout.lineCount() if layout is not None else 1)
+            block = block.next()
+        m = self.body.contentsMargins()
+        chrome = int(doc.documentMargin() * 2) + m.top() + m.bottom() + 4
         cap = 220 if self.live else 420
-        self.body.setFixedHeight(int(min(max(doc_h + 12, 40), cap)))
+        height = lines * self.body.fontMetrics().lineSpacing() + chrome
+        self.body.setFixedHeight(min(max(height, 40), cap))
 
 
 class _BranchNav(QWidget):
@@ -390,7 +406,7 @@ class MessageWidget(QFrame):
         self.setObjectName("message")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 4, 0, 4)
-        outer.setSpacing(4)
+        outer.setSpacing(6)
         self.thinking: ThinkingSection | None = None
         self.markdown: MarkdownView | None = None
         self.bubble: QLabel | None = None
@@ -624,7 +640,7 @@ class ChatView(QScrollArea):
         # QScrollArea's own resizing uses sizeHint, which for wrapped text is too tall.
         self.setWidgetResizable(False)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.inner = QWidget()
         self.inner.setObjectName("chatPane")
@@ -649,6 +665,7 @@ class ChatView(QScrollArea):
         self.widgets: list[MessageWidget] = []
         self._hidden: list[MessageData] = []
         self._follow = True
+        self.streaming = False  # set by the window while a reply streams: follow it
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
 
@@ -671,7 +688,10 @@ class ChatView(QScrollArea):
             self.add_message(m)
         self.more_button.setVisible(bool(self._hidden))
         self._follow = True
+        self._fit_inner()
         self.scroll_to_bottom()
+        # Once more after the first layout pass (wrapped text settles its height there).
+        QTimer.singleShot(0, self.scroll_to_bottom)
 
     def _show_more(self) -> None:
         older, self._hidden = self._hidden[-FIRST_RENDER:], self._hidden[:-FIRST_RENDER]
@@ -750,7 +770,9 @@ class ChatView(QScrollArea):
         bar.setValue(bar.maximum())
 
     def _on_range(self, _min: int, _max: int) -> None:
-        if self._follow:
+        # Follow a streaming reply while the user is at the bottom; otherwise (expanding a
+        # thinking section, say) never yank the view.
+        if self._follow and self.streaming:
             self.scroll_to_bottom()
 
     def _on_scroll(self, value: int) -> None:

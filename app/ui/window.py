@@ -356,6 +356,8 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         self.sidebar.select(None)
         self.title_label.setText("New chat")
+        self.last_stats = {}
+        self._refresh_status()
         self._update_stack()
         self.composer.focus()
 
@@ -387,15 +389,15 @@ class MainWindow(QMainWindow):
             self.chat.clear()
             self._update_stack()
             return
-        path = [m for m in self.store.active_path(self.conversation_id)]
+        path = self.store.active_path(self.conversation_id)
         branches = self.store.path_branches(self.conversation_id, path)
-        self.chat.set_messages(
-            [
-                _view_data(m, branches.get(m.id, (1, 1)))
-                for m in path
-                if m.role in ("user", "assistant")
-            ]
-        )
+        shown = [m for m in path if m.role in ("user", "assistant")]
+        self.chat.set_messages([_view_data(m, branches.get(m.id, (1, 1))) for m in shown])
+        # The status line shows the speed of this chat's last reply.
+        last = next((m for m in reversed(shown) if m.role == "assistant" and m.stats), None)
+        if not self.busy:
+            self.last_stats = dict(last.stats or {}) if last is not None else {}
+            self._refresh_status()
         self._update_stack()
 
     def open_search_hit(self, conversation_id: int, message_id: int) -> None:
@@ -620,6 +622,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._on_finished)
         self.worker, self._worker_thread = worker, holder
         self.composer.set_busy(True)
+        self.chat.streaming = True
         self.chat.scroll_to_bottom()
         holder.start()
         return True
@@ -642,6 +645,7 @@ class MainWindow(QMainWindow):
             self._worker_thread.wait()
         self.worker = None
         self._worker_thread = None
+        self.chat.streaming = False
         w, self._streaming = self._streaming, None
         if w is not None:
             w.data.content = out.content or w.data.content
