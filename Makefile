@@ -9,7 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 STAMP := $(VENV)/.installed$(if $(GPU),-$(GPU),)
 
-.PHONY: run test lint bench package package-test deb tarball clean venv
+.PHONY: run test lint bench package package-test deb tarball clean venv screenshots
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ test: lint
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(ARGS)
+
+# The README's screenshots: the real app under Xvfb (needs xvfb, xdotool, imagemagick).
+screenshots: $(STAMP)
+	$(PY) tools/screenshots.py
 
 # Bundles and installers (packaging/README.md). The bundle takes whichever llama.cpp build the
 # venv has: `make package GPU=cuda` bundles the CUDA build.
