@@ -206,6 +206,10 @@ class DownloadTask:
         """Called from the download thread on each state change and ~10 times a second."""
         self._listeners.append(fn)
 
+    def remove_listener(self, fn: Listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(fn)
+
     def progress(self) -> Progress:
         rate = self._speed.rate()
         eta = None

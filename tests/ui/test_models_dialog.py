@@ -227,3 +227,13 @@ def test_download_to_a_chosen_folder_is_listed(qtbot, entry: CatalogEntry, tmp_p
     qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
     m = dlg.installed_model.item(0)
     assert m.source == "folder" and m.path == (tmp_path / "models").resolve() / FILE
+
+
+def test_closing_the_dialog_stops_listening_but_not_downloading(qtbot, entry: CatalogEntry) -> None:  # type: ignore[no-untyped-def]
+    dlg = make_dialog(qtbot, entry)
+    dlg.start_download(entry.request())
+    task = dlg.downloads_model.item(0)
+    assert task._listeners
+    dlg.reject()
+    assert not task._listeners
+    assert task.wait(20) and task.state == DownloadState.DONE

@@ -585,6 +585,7 @@ class ModelManagerDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._async.wait(1.0)
+        self.downloads_model.detach()  # downloads continue; this dialog stops listening
         super().done(result)
 
 

@@ -133,13 +133,16 @@ class FirstRunWidget(QWidget):
     # -- downloading ---------------------------------------------------------------------------
     def start_download(self) -> None:
         self.task = self.manager.task(self.entry.request())
-        self.task.add_listener(self._task_event.emit)
+        self.task.add_listener(self._relay)
         self.download_button.setEnabled(False)
         self.pause_button.setText("Pause")
         self.pause_button.show()
         self.progress.show()
         self.status.setText("Starting the download…")
         self.task.start()
+
+    def _relay(self, task: DownloadTask) -> None:
+        self._task_event.emit(task)  # from the download thread; delivered on the GUI thread
 
     def _pause_resume(self) -> None:
         if self.task is None:
@@ -156,6 +159,7 @@ class FirstRunWidget(QWidget):
         p = task.progress()
         self.progress.setValue(1000 if task.state == DownloadState.DONE else int(1000 * p.fraction))
         if task.state == DownloadState.DONE:
+            task.remove_listener(self._relay)
             self.pause_button.hide()
             self.status.setText("Downloaded and verified. Starting…")
             path = task.paths[0]

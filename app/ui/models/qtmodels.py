@@ -186,6 +186,7 @@ class DownloadsModel(_Table):
         super().__init__(parent)
         self.manager = manager
         self._watched: set[int] = set()
+        self._tasks_watched: list[DownloadTask] = []
         self.task_changed.connect(self._on_task_changed, Qt.ConnectionType.QueuedConnection)
         self.refresh()
 
@@ -199,8 +200,19 @@ class DownloadsModel(_Table):
         if id(task) in self._watched:
             return
         self._watched.add(id(task))
+        self._tasks_watched.append(task)
         # Called on the download thread: only emit (thread-safe); the slot runs on the GUI thread.
-        task.add_listener(self.task_changed.emit)
+        task.add_listener(self._relay)
+
+    def _relay(self, task: DownloadTask) -> None:
+        self.task_changed.emit(task)
+
+    def detach(self) -> None:
+        """Stop listening (the downloads go on without this model, e.g. the dialog closed)."""
+        for t in self._tasks_watched:
+            t.remove_listener(self._relay)
+        self._tasks_watched.clear()
+        self._watched.clear()
 
     def add(self, task: DownloadTask) -> None:
         self.watch(task)
