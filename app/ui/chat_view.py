@@ -156,7 +156,7 @@ class CodeBlock(QFrame):
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self.code)
         self.copy_button.setText("Copied")
-        QTimer.singleShot(1500, self._reset_copy)
+        QTimer.singleShot(1500, self, self._reset_copy)
 
     def _reset_copy(self) -> None:
         self.copy_button.setText("Copy")
@@ -188,8 +188,8 @@ class MarkdownView(QWidget):
         outer.addWidget(self._done)
         outer.addLayout(self._tail_box)
         self._inc = IncrementalMarkdown(colors)
-        self._tail: QWidget | None = None
-        self._tail_kind = ""
+        self._tail: list[QWidget] = []  # the open blocks, re-rendered on each update
+        self._tail_kinds: list[str] = []
         self.text = ""
 
     def blocks(self) -> list[QWidget]:
@@ -198,7 +198,7 @@ class MarkdownView(QWidget):
             item = self._lay.itemAt(i)
             if item is not None and (w := item.widget()) is not None:
                 done.append(w)
-        return done + ([self._tail] if self._tail is not None else [])
+        return done + self._tail
 
     def set_document(self, text: str) -> None:
         """Show a finished text (merged blocks: fewest widgets)."""
@@ -216,24 +216,27 @@ class MarkdownView(QWidget):
 
     def finish(self, text: str) -> None:
         self.text = text
-        self._place(self._inc.finish(text), None)
+        self._place(self._inc.finish(text), [])
 
-    def _place(self, finished: list[Segment], tail: Segment | None) -> None:
+    def _place(self, finished: list[Segment], tail: list[Segment]) -> None:
         if finished:
+            # Finished blocks move from the tail to the done column; the tail is rebuilt.
             self._drop_tail()
             for seg in finished:
                 self._lay.addWidget(_segment_widget(seg))
             self._done.show()
-        if tail is None:
-            self._drop_tail()
-            return
-        if self._tail is not None and self._tail_kind == tail.kind:
-            self._set_widget(self._tail, tail)
-        else:
-            self._drop_tail()
-            self._tail = _segment_widget(tail)
-            self._tail_kind = tail.kind
-            self._tail_box.addWidget(self._tail)
+        # Update the open blocks in place where the kind matches (the common case: the last
+        # paragraph or code block grew), else replace from there on.
+        for i, seg in enumerate(tail):
+            if i < len(self._tail) and self._tail_kinds[i] == seg.kind:
+                self._set_widget(self._tail[i], seg)
+                continue
+            self._drop_tail(i)
+            w = _segment_widget(seg)
+            self._tail.append(w)
+            self._tail_kinds.append(seg.kind)
+            self._tail_box.addWidget(w)
+        self._drop_tail(len(tail))
 
     @staticmethod
     def _set_widget(w: QWidget, seg: Segment) -> None:
@@ -242,11 +245,13 @@ class MarkdownView(QWidget):
         elif isinstance(w, QLabel):
             w.setText(seg.html)
 
-    def _drop_tail(self) -> None:
-        if self._tail is not None:
-            self._tail_box.removeWidget(self._tail)
-            self._tail.deleteLater()
-            self._tail = None
+    def _drop_tail(self, keep: int = 0) -> None:
+        while len(self._tail) > keep:
+            w = self._tail.pop()
+            self._tail_kinds.pop()
+            self._tail_box.removeWidget(w)
+            w.hide()
+            w.deleteLater()
 
     def _clear(self) -> None:
         self._drop_tail()
@@ -344,7 +349,7 @@ class ThinkingSection(QFrame):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.body and event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self._fit)  # lines re-wrap at the new width first
+            QTimer.singleShot(0, self, self._fit)  # lines re-wrap at the new width first
         return super().eventFilter(obj, event)
 
     def _fit(self) -> None:
@@ -691,7 +696,7 @@ class ChatView(QScrollArea):
         self._fit_inner()
         self.scroll_to_bottom()
         # Once more after the first layout pass (wrapped text settles its height there).
-        QTimer.singleShot(0, self.scroll_to_bottom)
+        QTimer.singleShot(0, self, self.scroll_to_bottom)
 
     def _show_more(self) -> None:
         older, self._hidden = self._hidden[-FIRST_RENDER:], self._hidden[:-FIRST_RENDER]
@@ -741,7 +746,7 @@ class ChatView(QScrollArea):
         if w is None:
             return False
         self._follow = False
-        QTimer.singleShot(0, lambda: self.ensureWidgetVisible(w, 0, 40))
+        QTimer.singleShot(0, w, lambda: self.ensureWidgetVisible(w, 0, 40))
         return True
 
     # -- sizing --------------------------------------------------------------------------------

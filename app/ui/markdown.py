@@ -254,30 +254,34 @@ def render_document(text: str, colors: MarkdownColors) -> list[Segment]:
 class IncrementalMarkdown:
     """Feeds a growing text; returns newly finished blocks and the re-rendered open tail.
 
+    The last *two* blocks stay open: text arriving later can still merge a block into the one
+    before it (``1. a`` + blank line + ``1`` becomes a loose two-item list once ``. b`` arrives).
     Only the text after the last finished block is parsed on each update.
     """
+
+    OPEN_BLOCKS = 2
 
     def __init__(self, colors: MarkdownColors) -> None:
         self._renderer = _Renderer(colors)
         self._committed = 0  # characters of the text already rendered as finished blocks
 
-    def update(self, text: str) -> tuple[list[Segment], Segment | None]:
+    def update(self, text: str) -> tuple[list[Segment], list[Segment]]:
         region = text[self._committed :]
         blocks = _top_level_blocks(_MD.parse(region))
         if not blocks:
-            return [], None
-        finished = [self._renderer.segment(toks) for _, toks in blocks[:-1]]
-        if len(blocks) > 1:
-            self._committed += _line_offset(region, blocks[-1][0])
-        return finished, self._renderer.segment(blocks[-1][1])
+            return [], []
+        cut = max(0, len(blocks) - self.OPEN_BLOCKS)
+        finished = [self._renderer.segment(toks) for _, toks in blocks[:cut]]
+        tail = [self._renderer.segment(toks) for _, toks in blocks[cut:]]
+        if cut:
+            self._committed += _line_offset(region, blocks[cut][0])
+        return finished, tail
 
     def finish(self, text: str) -> list[Segment]:
         """The final text: everything left, all of it finished."""
         finished, tail = self.update(text)
-        if tail is not None:
-            finished.append(tail)
         self._committed = len(text)
-        return finished
+        return finished + tail
 
 
 def _line_offset(text: str, line: int) -> int:

@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
             if Path(opts.model_path).is_file():
                 self.load_model(opts)
         # Warm the Markdown/pygments path once the window is up, not in the first reply.
-        QTimer.singleShot(300, self._warm_up)
+        QTimer.singleShot(300, self, self._warm_up)
 
     # ------------------------------------------------------------------ construction
 
@@ -329,6 +329,8 @@ class MainWindow(QMainWindow):
             "stop": bind("Esc", self.stop),
             "about": bind("F1", self.show_about),
         }
+        # Esc belongs to the focused widget (cancel an edit, clear a search) unless a reply runs.
+        self.shortcuts["stop"].setEnabled(False)
 
     def show_about(self) -> None:
         from app.ui.about import show_about
@@ -462,7 +464,7 @@ class MainWindow(QMainWindow):
             self.new_chat()
         self.sidebar.reload(select=self.conversation_id)
         self.info_bar.show_message(f"Deleted “{title}”.", [("Undo", self.undo_delete)])
-        QTimer.singleShot(UNDO_SECONDS * 1000, self._expire_undo(conversation_id))
+        QTimer.singleShot(UNDO_SECONDS * 1000, self, self._expire_undo(conversation_id))
 
     def _expire_undo(self, conversation_id: int) -> Callable[[], None]:
         def expire() -> None:
@@ -622,6 +624,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._on_finished)
         self.worker, self._worker_thread = worker, holder
         self.composer.set_busy(True)
+        self.shortcuts["stop"].setEnabled(True)
         self.chat.streaming = True
         self.chat.scroll_to_bottom()
         holder.start()
@@ -646,6 +649,7 @@ class MainWindow(QMainWindow):
         self.worker = None
         self._worker_thread = None
         self.chat.streaming = False
+        self.shortcuts["stop"].setEnabled(False)
         w, self._streaming = self._streaming, None
         if w is not None:
             w.data.content = out.content or w.data.content

@@ -1,0 +1,70 @@
+"""Chat view widgets on their own: thinking goes live then folds; long chats open lazily."""
+
+from __future__ import annotations
+
+from app.engine.events import ModelInfo
+from app.store import Store
+from app.ui.chat_view import FIRST_RENDER, ChatView, MessageData, MessageWidget
+from app.ui.markdown import MarkdownColors
+
+
+def test_thinking_streams_live_then_collapses_when_the_answer_starts(qtbot) -> None:  # type: ignore[no-untyped-def]
+    w = MessageWidget(MessageData(id=1, role="assistant", status="streaming"), MarkdownColors())
+    qtbot.addWidget(w)
+    w.show()
+    assert w.thinking is not None and not w.thinking.isVisible()
+    w.stream("Let me ", "")
+    w.stream("think.", "")
+    assert w.thinking.isVisible() and w.thinking.live and w.thinking.expanded
+    assert w.thinking.title == "Thinking…"
+    assert w.thinking.text() == "Let me think."
+    assert w.data.content == "" and not w.markdown.text  # never mixed into the answer
+    w.stream("", "The answer")
+    assert not w.thinking.live and not w.thinking.expanded
+    assert w.thinking.title.startswith("Thought for")
+    assert w.markdown.text == "The answer"
+    w.finish("done")
+    assert w.thinking.text() == "Let me think." and w.data.reasoning == "Let me think."
+    w.thinking.toggle.click()
+    assert w.thinking.expanded  # expandable later
+
+
+def test_a_long_chat_renders_its_end_first(qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = ChatView(MarkdownColors())
+    qtbot.addWidget(view)
+    view.show()
+    msgs = [
+        MessageData(id=i, role="user" if i % 2 == 0 else "assistant", content=f"message {i}")
+        for i in range(2000)
+    ]
+    view.set_messages(msgs)
+    assert len(view.widgets) == FIRST_RENDER
+    assert view.widgets[-1].data.id == 1999
+    assert view.more_button.isVisible()
+    assert view.widget_for(1900) is None
+    assert view.reveal(1900)  # loads older messages until the one asked for is there
+    assert view.widget_for(1900) is not None
+    assert [w.data.id for w in view.widgets] == sorted(w.data.id for w in view.widgets)
+
+
+def test_read_only_store_explains_instead_of_sending(qtbot, hearth_home) -> None:  # type: ignore[no-untyped-def]
+    with Store.open() as s:
+        c = s.create_conversation("Old chat")
+        s.add_message(c.id, "user", "hello")
+    ro = Store.open(readonly=True)
+    try:
+        from app.ui.prefs import UiPrefs
+        from app.ui.window import MainWindow
+
+        win = MainWindow(ro, load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
+        qtbot.addWidget(win)
+        win.show()
+        win.engine.info = ModelInfo(path="m.gguf", name="m")  # as if a model were loaded
+        win.open_conversation(c.id)
+        assert [w.data.content for w in win.chat.widgets] == ["hello"]  # history still readable
+        assert not win._start_turn(text="new message")
+        assert win.banner.isVisible() and "can't be saved" in win.banner.label.text()
+        win.engine.info = None
+        win.shutdown()
+    finally:
+        ro.close()
