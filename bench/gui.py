@@ -265,6 +265,50 @@ def _fill_store(store: Any, n: int) -> None:
         store.add_message(c.id, "assistant", f"An answer with **Markdown** for {i}.\n\n- a\n- b\n")
 
 
+def open_long_chat(home: Path, n_messages: int = 2000) -> dict[str, float]:
+    """Time to open a chat of ``n_messages`` in the window (store read + build + first layout)."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.store import Store
+    from app.ui.prefs import UiPrefs
+    from app.ui.window import MainWindow
+
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["HEARTH_HOME"] = str(home)
+    app = QApplication.instance() or QApplication(["hearth-bench"])
+    store = Store.open()
+    try:
+        c = store.create_conversation("A very long chat")
+        for i in range(n_messages // 2):
+            store.add_message(c.id, "user", f"Question {i}: what about item {i}?")
+            store.add_message(
+                c.id, "assistant", f"Item {i} is **fine**.\n\n- point one\n- point two\n"
+            )
+        other = store.create_conversation("Short")
+        store.add_message(other.id, "user", "hi")
+        win = MainWindow(store, load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
+        win.resize(1200, 800)
+        win.show()
+        win.open_conversation(other.id)
+        app.processEvents()
+        times = []
+        for _ in range(3):
+            win.open_conversation(other.id)
+            app.processEvents()
+            t0 = time.perf_counter()
+            win.open_conversation(c.id)
+            app.processEvents()
+            times.append(time.perf_counter() - t0)
+        shown = len(win.chat.widgets)
+        win.shutdown()
+        win.close()
+        win.deleteLater()
+        app.processEvents()
+    finally:
+        store.close()
+    return {"open_s": median(times), "messages": float(n_messages), "widgets_built": float(shown)}
+
+
 def run(ctx: Context) -> list[Result]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     n = 1500 if ctx.quick else 4000
@@ -283,6 +327,17 @@ def run(ctx: Context) -> list[Result]:
         ),
         Result("gui", "GUI process RSS after the stream", s["rss_mb"], "MB", "<= 300"),
     ]
+    long = open_long_chat(ctx.work / "gui-long-home", 400 if ctx.quick else 2000)
+    results.append(
+        Result(
+            "gui",
+            f"open a {int(long['messages']):,}-message chat in the window",
+            long["open_s"] * 1000,
+            "ms",
+            "<= 200",
+            long,
+        )
+    )
     ready = window_ready(ctx.work / "gui-ready-home", 200 if ctx.quick else 1000)
     results.append(
         Result(
