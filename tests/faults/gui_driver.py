@@ -1,0 +1,98 @@
+"""The real desktop app, driven like a person would, for the SIGKILL trials.
+
+Run as ``python -m tests.faults.gui_driver MODEL PROMPT`` under its own ``HEARTH_HOME`` with
+``QT_QPA_PLATFORM=offscreen`` (PROMPT ``--check``: only start, report and quit). It builds the
+app as ``hearth gui`` does (``run_app``'s QApplication and MainWindow, the store opened by the
+window, the engine host as a child process), reports what the window shows at start (one JSON
+line: the chats listed, the last chat's reply status in the view), loads MODEL, sends PROMPT and
+reports every on-screen update of the reply (``{"t": monotonic seconds, "c": characters
+shown}``) until it is killed.
+
+The reply is forced to a long run of words (the engine's scripted-reply testing aid), so it
+streams for many seconds and its text is known.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+WORDS = ["Hello", "Ġworld"]
+
+
+def emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    model, prompt = sys.argv[1], sys.argv[2]
+    from PySide6.QtWidgets import QApplication
+
+    from app.engine.options import LoadOptions
+    from app.ui.prefs import UiPrefs
+    from app.ui.window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    # first_run=False: the welcome panel probes hardware, which is the model manager's to test.
+    win = MainWindow(load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
+    win.show()
+    app.processEvents()
+    store = win.store
+    assert store is not None
+    convs = store.list_conversations()
+    last_status = None
+    if convs:
+        win.open_conversation(convs[0].id)
+        reply = win.chat.last_assistant()
+        last_status = None if reply is None else reply.data.status
+        label = "" if reply is None else reply.status_label.text()
+    else:
+        label = ""
+    emit(
+        {
+            "start": True,
+            "visible": win.isVisible(),
+            "rows": win.sidebar.model.rowCount(),
+            "last_status": last_status,
+            "last_label": label,
+            "recovered": store.recovered,
+            "readonly": store.readonly,
+        }
+    )
+
+    if prompt == "--check":  # only report how the app starts
+        win.shutdown()
+        return 0
+
+    def hook(req: Any) -> None:
+        req.script = ["<|channel|>", "final", "<|message|>", *(WORDS * 15000)]
+        req.sampling.max_tokens = 31000
+
+    win.request_hook = hook
+
+    def on_progress(up: Any) -> None:
+        emit({"t": time.monotonic(), "c": len(up.content)})
+
+    def on_loaded(_info: Any) -> None:
+        win.new_chat()
+        win.send(prompt)
+        assert win.worker is not None, win.banner.label.text()
+        # Connected after the window's own slot: this runs once the text is on screen.
+        win.worker.progress.connect(on_progress)
+
+    def on_failed(kind: str, message: str) -> None:
+        emit({"error": f"{kind}: {message}"})
+        app.exit(3)
+
+    win.engine.loaded.connect(on_loaded)
+    win.engine.failed.connect(on_failed)
+    win.load_model(LoadOptions(model_path=model, n_ctx=32768, n_threads=1))
+    app.aboutToQuit.connect(win.shutdown)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
