@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -54,15 +54,12 @@ class SettingsPanel(QFrame):
         head.addWidget(close)
         lay.addLayout(head)
 
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        lay.addWidget(QLabel("Reasoning effort"))
         self.effort = QComboBox()
         for e in EFFORTS:
             self.effort.addItem(e.capitalize() + (" (default)" if e == DEFAULT_EFFORT else ""), e)
         self.effort.setToolTip("How long gpt-oss thinks before answering")
-        form.addRow("Reasoning effort", self.effort)
-        lay.addLayout(form)
+        lay.addWidget(self.effort)
 
         lay.addWidget(QLabel("Instructions (system prompt)"))
         self.instructions = QPlainTextEdit()

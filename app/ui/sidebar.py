@@ -259,6 +259,11 @@ class Sidebar(QFrame):
         self.list.activated.connect(self._activated)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay.addWidget(self.list, 1)
+        self.no_chats = QLabel("Your chats will appear here.")
+        self.no_chats.setObjectName("emptyText")
+        self.no_chats.setContentsMargins(16, 4, 16, 4)
+        self.no_chats.hide()
+        lay.insertWidget(lay.indexOf(self.list), self.no_chats)
 
         self.results_model = SearchResultsModel()
         self.results = QListView()
@@ -296,6 +301,7 @@ class Sidebar(QFrame):
 
     def reload(self, select: int | None = None) -> None:
         self.model.reload()
+        self.no_chats.setVisible(self.model.rowCount() == 0 and not self.search.text().strip())
         self.select(select)
 
     def select(self, conversation_id: int | None) -> None:
@@ -357,6 +363,7 @@ class Sidebar(QFrame):
         self.results.setVisible(searching)
         self.no_results.setVisible(searching and not hits)
         self.list.setVisible(not searching)
+        self.no_chats.setVisible(not searching and self.model.rowCount() == 0)
         self.section.setText(f"{len(hits)} RESULTS" if searching else "CHATS")
 
     def _hit(self, index: QModelIndex) -> None:

@@ -151,8 +151,8 @@ QMainWindow, #chatPane {{ background: {t.surface}; }}
 #sectionLabel {{ color: {t.muted}; font-size: 9pt; font-weight: 600; padding: 8px 16px 2px 16px; }}
 #newChat {{ background: {t.accent}; color: {t.accent_text}; border: none; border-radius: 8px;
     padding: 8px 12px; font-weight: 600; }}
-#newChat:hover {{ background: {t.link if t.name == "dark" else "#9a3412"}; }}
-QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{
+#newChat:hover {{ background: {"#ea580c" if t.name == "dark" else "#9a3412"}; }}
+QLineEdit, QPlainTextEdit {{
     background: {t.surface}; border: 1px solid {t.border}; border-radius: 6px; padding: 4px 6px;
     selection-background-color: {t.selection}; selection-color: {t.text}; }}
 QLineEdit:focus, QPlainTextEdit:focus {{ border-color: {t.accent}; }}

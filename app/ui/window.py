@@ -59,14 +59,20 @@ class Banner(QFrame):
     def __init__(self, object_name: str = "banner") -> None:
         super().__init__()
         self.setObjectName(object_name)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(14, 8, 8, 8)
+        # Text on the first line, the ways out on the right below it: a long message stays
+        # readable instead of being squeezed into a narrow column beside the buttons.
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(14, 10, 10, 8)
+        lay.setSpacing(6)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.label, 1)
+        lay.addWidget(self.label)
+        row = QHBoxLayout()
+        row.addStretch(1)
         self._buttons = QHBoxLayout()
-        lay.addLayout(self._buttons)
+        row.addLayout(self._buttons)
+        lay.addLayout(row)
         self.buttons: dict[str, QPushButton] = {}
         self.hide()
 
@@ -117,12 +123,12 @@ class EmptyState(QWidget):
         row.addStretch(1)
         self.buttons = QWidget()
         self.buttons.setLayout(row)
-        lay.addSpacing(12)
-        lay.addWidget(self.buttons)
         # The model manager's first-run panel (recommendation + one-click download) goes here.
         self.first_run_box = QHBoxLayout()
         lay.addLayout(self.first_run_box)
         self.first_run: QWidget | None = None
+        lay.addSpacing(12)
+        lay.addWidget(self.buttons)
         lay.addStretch(3)
 
     def set_first_run(self, widget: QWidget) -> None:
@@ -135,6 +141,8 @@ class EmptyState(QWidget):
     def set_state(self, state: str, detail: str = "") -> None:
         if self.first_run is not None:
             self.first_run.setVisible(state == "no-model")
+        self.title.show()
+        self.text.show()
         if state == "ready":
             self.title.setText("How can I help?")
             self.text.setText(detail or "Everything stays on this computer.")
@@ -144,13 +152,17 @@ class EmptyState(QWidget):
             self.text.setText(detail)
             self.buttons.hide()
         elif self.first_run is not None:
-            # The first-run panel has its own welcome, download and "I have a file" buttons.
-            self.title.setText("")
-            self.text.setText("")
+            # The first-run panel has its own welcome, download and "I have a file" buttons;
+            # below it, a quiet way to the full model manager.
+            self.title.hide()
+            self.text.hide()
             self.buttons.show()
             self.choose_button.setText("Browse all models…")
             self.choose_button.setObjectName("")
+            self.choose_button.style().unpolish(self.choose_button)
+            self.choose_button.style().polish(self.choose_button)
             self.open_button.hide()
+            return
         else:
             self.title.setText("No model loaded")
             self.text.setText(
@@ -358,6 +370,7 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         self.sidebar.select(None)
         self.title_label.setText("New chat")
+        self.setWindowTitle(APP_NAME)
         self.last_stats = {}
         self._refresh_status()
         self._update_stack()
@@ -378,6 +391,7 @@ class MainWindow(QMainWindow):
         self.conversation_id = conversation_id
         self.settings.load(conv.settings)
         self.title_label.setText(conv.display_title)
+        self.setWindowTitle(f"{conv.display_title} — {APP_NAME}")
         self.render_conversation()
         self.sidebar.select(conversation_id)
         if reveal is not None:
