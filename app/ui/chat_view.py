@@ -484,7 +484,7 @@ class MessageWidget(QFrame):
         self.set_status(data.status, data.error)
         self._show_stats(data.stats)
         if data.status == "streaming":
-            self.actions_row.setEnabled(False)
+            self.actions_row.hide()  # copy/regenerate make sense once the reply is complete
 
     # -- content ------------------------------------------------------------------------------
 
@@ -560,7 +560,7 @@ class MessageWidget(QFrame):
         if stats:
             self.data.stats = stats
             self._show_stats(stats)
-        self.actions_row.setEnabled(True)
+        self.actions_row.show()
 
     # -- editing (user) ---------------------------------------------------------------------
 
@@ -571,7 +571,8 @@ class MessageWidget(QFrame):
         editor.setObjectName("composerFrame")
         lay = QVBoxLayout(editor)
         box = QPlainTextEdit(self.data.content)
-        box.setMinimumHeight(70)
+        lines = min(8, max(2, self.data.content.count("\n") + 2))
+        box.setFixedHeight(lines * box.fontMetrics().lineSpacing() + 16)
         box.installEventFilter(self)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
