@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
 from app.engine.events import ModelInfo
 from app.store import Store
-from app.ui.chat_view import FIRST_RENDER, ChatView, MessageData, MessageWidget
+from app.ui.chat_view import (
+    FIRST_RENDER,
+    ChatView,
+    MessageData,
+    MessageWidget,
+    RichLabel,
+    open_link,
+)
 from app.ui.markdown import MarkdownColors
 
 
@@ -68,3 +78,32 @@ def test_read_only_store_explains_instead_of_sending(qtbot, hearth_home) -> None
         win.shutdown()
     finally:
         ro.close()
+
+
+class _UrlSink(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_links_open_in_the_browser_only_on_click_and_only_web_links(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = _UrlSink()
+    for scheme in ("https", "http", "file", "javascript"):
+        QDesktopServices.setUrlHandler(scheme, sink, "open")
+    try:
+        label = RichLabel('<a href="https://example.org/x">x</a>')
+        qtbot.addWidget(label)
+        label.show()
+        assert sink.opened == []  # showing it opened nothing
+        label.linkActivated.emit("https://example.org/x")
+        assert sink.opened == ["https://example.org/x"]
+        assert not open_link("file:///etc/passwd")
+        assert not open_link("javascript:alert(1)")
+        assert sink.opened == ["https://example.org/x"]
+    finally:
+        for scheme in ("https", "http", "file", "javascript"):
+            QDesktopServices.unsetUrlHandler(scheme)
