@@ -60,6 +60,7 @@ def main() -> int:
             "last_label": label,
             "recovered": store.recovered,
             "readonly": store.readonly,
+            "banner": win.banner.label.text() if win.banner.isVisible() else "",
         }
     )
 
