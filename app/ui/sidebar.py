@@ -250,7 +250,8 @@ class Sidebar(QFrame):
         self.model = ConversationListModel(store)
         self.list = QListView()
         self.list.setModel(self.model)
-        self.list.setItemDelegate(ConversationDelegate(muted))
+        self._delegate = ConversationDelegate(muted)  # kept: the view does not own it
+        self.list.setItemDelegate(self._delegate)
         self.list.setUniformItemSizes(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -268,7 +269,8 @@ class Sidebar(QFrame):
         self.results_model = SearchResultsModel()
         self.results = QListView()
         self.results.setModel(self.results_model)
-        self.results.setItemDelegate(SearchDelegate(muted))
+        self._search_delegate = SearchDelegate(muted)
+        self.results.setItemDelegate(self._search_delegate)
         self.results.setWordWrap(True)
         self.results.clicked.connect(self._hit)
         self.results.activated.connect(self._hit)
@@ -296,6 +298,13 @@ class Sidebar(QFrame):
         rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         rename.triggered.connect(self._rename_current)
         self.list.addAction(rename)
+
+    def set_muted(self, muted: str) -> None:
+        """The theme changed: the delegates paint dates and snippets in the new muted colour."""
+        self._delegate = ConversationDelegate(muted)
+        self._search_delegate = SearchDelegate(muted)
+        self.list.setItemDelegate(self._delegate)
+        self.results.setItemDelegate(self._search_delegate)
 
     # -- list -----------------------------------------------------------------------------
 

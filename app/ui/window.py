@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
 
         self._build()
         self._shortcuts()
+        # Follow the system's light/dark switch while running (unless a theme was chosen).
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         self.engine.loading.connect(self._on_loading)
         self.engine.loaded.connect(self._on_loaded)
         self.engine.failed.connect(self._on_load_failed)
@@ -554,10 +556,15 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             themes.apply(app, self.theme)
         self.chat.colors = self.theme.markdown
-        self.sidebar.list.itemDelegate().muted = self.theme.muted  # type: ignore[attr-defined]
+        self.sidebar.set_muted(self.theme.muted)
         if not self.busy:
             self.render_conversation()
         self._save_prefs()
+
+    @Slot()
+    def _system_scheme_changed(self) -> None:
+        if self.prefs.theme == "system":
+            self.set_theme("system")
 
     # ------------------------------------------------------------------ replies
 
