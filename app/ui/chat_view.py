@@ -495,13 +495,14 @@ class MessageWidget(QFrame):
         """As wide as its longest line (up to the maximum): QLabel's own guess for wrapped text
         is a narrow column."""
         assert self.bubble is not None
+        self.bubble.ensurePolished()  # the style sheet's font, not the default one
         fm = self.bubble.fontMetrics()
         longest = max(
             (fm.horizontalAdvance(line) for line in self.data.content.split("\n")), default=0
         )
         m = self.bubble.contentsMargins()
         self.bubble.setMinimumWidth(
-            min(self.bubble.maximumWidth(), longest + m.left() + m.right() + 4)
+            min(self.bubble.maximumWidth(), longest + m.left() + m.right() + 8)
         )
 
     def _copy(self) -> None:
