@@ -23,7 +23,13 @@ sys.path.insert(0, str(ROOT))
 from bench.core import Context, Result  # noqa: E402
 
 # Benchmark modules in the order they run.
-SUITES: list[str] = ["bench.store", "bench.engine_stream", "bench.download", "bench.gui"]
+SUITES: list[str] = [
+    "bench.store",
+    "bench.engine_stream",
+    "bench.download",
+    "bench.gui",
+    "bench.memory",
+]
 
 
 def _table(results: list[Result]) -> str:
