@@ -33,6 +33,42 @@ def _run(cmd: list[str], env: dict[str, str], check: bool = True) -> str:
     return out.stdout.strip()
 
 
+_POSITION = r"""
+import sys
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.ui.prefs import UiPrefs
+from app.ui.window import MainWindow
+win = MainWindow(prefs=UiPrefs(last_conversation=int(sys.argv[1])), load_engine=False,
+                 first_run=False)
+win.resize(int(sys.argv[2]), int(sys.argv[3]))
+win.show()
+for _ in range(5):
+    app.processEvents()
+toggle = win.chat.last_assistant().thinking.toggle
+p = toggle.mapTo(win, QPoint(toggle.width() // 2, toggle.height() // 2))
+print(p.x(), p.y())
+win.shutdown()
+"""
+
+
+def _toggle_position(home: Path, cid: int) -> tuple[int, int]:
+    """Where the thinking toggle is: the same window laid out offscreen (same fonts)."""
+    env = dict(os.environ, HEARTH_HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", _POSITION, str(cid), str(W), str(H)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+    )
+    x, y = out.stdout.split()[-2:]
+    return int(x), int(y)
+
+
 def shoot(theme: str, out: Path, model: Path) -> None:
     from app.store import Store
     from tools.demo_store import build
@@ -58,7 +94,8 @@ def shoot(theme: str, out: Path, model: Path) -> None:
         _run(["xdotool", "windowsize", wid, str(W), str(H)], env)
         time.sleep(4)  # the model loads and the layout settles
         # Expand the "Thought for 3 s" section so the shot shows the reasoning too.
-        _run(["xdotool", "mousemove", "--sync", "385", "182", "click", "1"], env)
+        x, y = _toggle_position(home, cid)
+        _run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"], env)
         _run(["xdotool", "mousemove", "--sync", str(W - 5), str(H - 60)], env)
         time.sleep(1)
         _run(["import", "-window", "root", "-crop", f"{W}x{H}+0+0", "+repage", str(out)], env)

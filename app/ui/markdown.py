@@ -157,8 +157,8 @@ class _Renderer:
                 case "table_open":
                     out.append(
                         f'<table cellspacing="0" cellpadding="6" border="1" '
-                        f'style="border-collapse:collapse; border-color:{c.border}; '
-                        f'margin-top:2px; margin-bottom:6px">'
+                        f'style="border-collapse:collapse; border-style:solid; '
+                        f'border-color:{c.border}; margin-top:2px; margin-bottom:6px">'
                     )
                 case "table_close":
                     out.append("</table>")

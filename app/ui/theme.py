@@ -38,6 +38,7 @@ class Theme:
     info_bg: str
     link: str
     pygments_style: str
+    table_border: str
 
     @property
     def markdown(self) -> MarkdownColors:
@@ -46,7 +47,7 @@ class Theme:
             muted=self.muted,
             link=self.link,
             code_bg=self.code_bg,
-            border=self.border,
+            border=self.table_border,
             header_bg=self.code_header,
             pygments_style=self.pygments_style,
         )
@@ -72,6 +73,7 @@ LIGHT = Theme(
     info_bg="#eef4fb",
     link="#0a62c9",
     pygments_style="default",
+    table_border="#c9ccd1",
 )
 
 DARK = Theme(
@@ -94,6 +96,7 @@ DARK = Theme(
     info_bg="#1d2a3a",
     link="#6cb4ff",
     pygments_style="monokai",
+    table_border="#45454c",
 )
 
 
