@@ -213,6 +213,10 @@ class MainWindow(QMainWindow):
         self._shortcuts()
         # Follow the system's light/dark switch while running (unless a theme was chosen).
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+        self._watchdog = QTimer(self)
+        self._watchdog.setInterval(2000)
+        self._watchdog.timeout.connect(self._check_engine)
+        self._watchdog.start()
         self.engine.loading.connect(self._on_loading)
         self.engine.loaded.connect(self._on_loaded)
         self.engine.failed.connect(self._on_load_failed)
@@ -604,7 +608,10 @@ class MainWindow(QMainWindow):
             return False
         client = self.engine.client
         if not self.engine.ready or client is None:
-            self._note("Load a model first: Open GGUF file… or Choose a model… below.")
+            if self.engine.info is not None:  # loaded once, but the host is gone
+                self._engine_lost()
+            else:
+                self._note("Load a model first: Open GGUF file… or Choose a model… below.")
             if text and edit is None:
                 self.composer.set_text(text)
             return False
@@ -760,6 +767,25 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.engine.load(options)
+
+    def _check_engine(self) -> None:
+        """Notice a host that died while idle (killed, out of memory) before the next send."""
+        client = self.engine.client
+        if self.busy or self.engine.busy or self.engine.info is None or client is None:
+            return
+        if not client.is_alive:
+            self._engine_lost()
+
+    def _engine_lost(self) -> None:
+        self.engine.info = None
+        self._refresh_model_state()
+        self.banner.show_message(
+            "The engine stopped unexpectedly. Reload it to continue; your chats are saved.",
+            [
+                ("Reload engine", self.engine.reload),
+                ("Choose another model", self.choose_model),
+            ],
+        )
 
     def _on_loading(self, path: str) -> None:
         self.status_model.setText(f"Loading {Path(path).name}…")

@@ -191,3 +191,17 @@ def test_bad_model_file_shows_the_way_out(qtbot, window, tmp_path) -> None:  # t
     assert window.stack.currentWidget() is window.empty
     assert window.empty.title.text() == "No model loaded"
     assert not window.composer.can_send
+
+
+def test_engine_killed_while_idle_is_noticed(qtbot, ready_window) -> None:  # type: ignore[no-untyped-def]
+    win = ready_window
+    client = win.engine.client
+    os.kill(client.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not client.is_alive, timeout=10_000)
+    win._check_engine()  # what the 2-second watchdog does
+    assert win.banner.isVisible() and "Reload engine" in win.banner.buttons
+    assert not win.composer.can_send
+    assert win.status_model.text() == "No model loaded"
+    win.banner.buttons["Reload engine"].click()
+    qtbot.waitUntil(lambda: win.engine.ready, timeout=60_000)
+    assert win.composer.can_send
