@@ -667,16 +667,26 @@ class ChatView(QScrollArea):
         self.more_button.clicked.connect(self._show_more)
         self.more_button.hide()
         self._lay.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.later_button = QPushButton("Show later messages")
+        self.later_button.clicked.connect(self._show_latest)
+        self.later_button.hide()
+        self._lay.addWidget(self.later_button, 0, Qt.AlignmentFlag.AlignHCenter)
         self._lay.addStretch(1)
         self.setWidget(self.inner)
         self.widgets: list[MessageWidget] = []
-        self._hidden: list[MessageData] = []
+        self._all: list[MessageData] = []
+        self._start = self._end = 0
         self._follow = True
         self.streaming = False  # set by the window while a reply streams: follow it
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
 
     # -- content ------------------------------------------------------------------------------
+    #
+    # A chat of thousands of messages is never built at once: ``_all`` holds every message and
+    # ``_start:_end`` is the built window (normally the last FIRST_RENDER). "Show earlier
+    # messages" extends it upwards; jumping to an old search hit builds a window around it,
+    # with "Show later messages" leading back to the end.
 
     def clear(self) -> None:
         for w in self.widgets:
@@ -684,28 +694,45 @@ class ChatView(QScrollArea):
             w.hide()
             w.deleteLater()
         self.widgets = []
-        self._hidden = []
+        self._all = []
+        self._start = self._end = 0
         self.more_button.hide()
+        self.later_button.hide()
 
     def set_messages(self, messages: list[MessageData]) -> None:
         """Show a conversation; only the last FIRST_RENDER messages are built at once."""
-        self.clear()
-        self._hidden = messages[:-FIRST_RENDER] if len(messages) > FIRST_RENDER else []
-        for m in messages[len(self._hidden) :]:
-            self.add_message(m)
-        self.more_button.setVisible(bool(self._hidden))
+        self._build_window(messages, max(0, len(messages) - FIRST_RENDER), len(messages))
         self._follow = True
         self._fit_inner()
         self.scroll_to_bottom()
         # Once more after the first layout pass (wrapped text settles its height there).
         QTimer.singleShot(0, self, self.scroll_to_bottom)
 
+    def _build_window(self, messages: list[MessageData], start: int, end: int) -> None:
+        self.clear()
+        self._all = list(messages)
+        self._start = self._end = start
+        for m in messages[start:end]:
+            self.add_message(m)
+        self._update_edges()
+
+    def _update_edges(self) -> None:
+        self.more_button.setVisible(self._start > 0)
+        self.later_button.setVisible(self._end < len(self._all))
+
     def _show_more(self) -> None:
-        older, self._hidden = self._hidden[-FIRST_RENDER:], self._hidden[:-FIRST_RENDER]
+        new_start = max(0, self._start - FIRST_RENDER)
+        older = self._all[new_start : self._start]
         for i, m in enumerate(older):
-            self._insert(1 + i, m)
-            self.widgets.insert(i, self.widgets.pop())
-        self.more_button.setVisible(bool(self._hidden))
+            w = self._make(m)
+            self._lay.insertWidget(1 + i, w)
+            self.widgets.insert(i, w)
+        self._start = new_start
+        self._update_edges()
+        self._refresh_actions()
+
+    def _show_latest(self) -> None:
+        self.set_messages(self._all)
 
     def _make(self, data: MessageData) -> MessageWidget:
         w = MessageWidget(data, self.colors)
@@ -714,25 +741,24 @@ class ChatView(QScrollArea):
         w.branchRequested.connect(self.branchRequested)
         return w
 
-    def _insert(self, index: int, data: MessageData) -> MessageWidget:
-        w = self._make(data)
-        self._lay.insertWidget(index, w)
-        self.widgets.append(w)
-        return w
-
     def add_message(self, data: MessageData) -> MessageWidget:
-        # Before the trailing stretch.
-        w = self._insert(self._lay.count() - 1, data)
+        """Append a message after the built window (the window's end is the chat's end)."""
+        w = self._make(data)
+        # Before "Show later messages" and the trailing stretch.
+        self._lay.insertWidget(self._lay.indexOf(self.later_button), w)
+        self.widgets.append(w)
+        if self._end >= len(self._all):
+            self._all.append(data)
+        self._end += 1
         self._refresh_actions()
         return w
 
     def _refresh_actions(self) -> None:
-        last_assistant = next(
-            (w for w in reversed(self.widgets) if w.data.role == "assistant"), None
-        )
+        # Regenerate belongs to the chat's last reply only (not the last one built).
+        last = self.last_assistant() if self._end >= len(self._all) else None
         for w in self.widgets:
             if w.data.role == "assistant":
-                w.regen_button.setVisible(w is last_assistant)
+                w.regen_button.setVisible(w is last)
 
     def last_assistant(self) -> MessageWidget | None:
         return next((w for w in reversed(self.widgets) if w.data.role == "assistant"), None)
@@ -741,9 +767,16 @@ class ChatView(QScrollArea):
         return next((w for w in self.widgets if w.data.id == message_id), None)
 
     def reveal(self, message_id: Any) -> bool:
-        """Scroll so a message is visible (loading older messages if needed)."""
-        while self.widget_for(message_id) is None and self._hidden:
-            self._show_more()
+        """Scroll so a message is visible, building a window around it if it is not built."""
+        if self.widget_for(message_id) is None:
+            index = next((i for i, m in enumerate(self._all) if m.id == message_id), -1)
+            if index < 0:
+                return False
+            if self._start - index <= FIRST_RENDER and index < self._start:
+                self._show_more()
+            else:
+                start = max(0, index - 5)
+                self._build_window(self._all, start, min(len(self._all), start + FIRST_RENDER))
         w = self.widget_for(message_id)
         if w is None:
             return False

@@ -52,9 +52,17 @@ def test_a_long_chat_renders_its_end_first(qtbot) -> None:  # type: ignore[no-un
     assert view.widgets[-1].data.id == 1999
     assert view.more_button.isVisible()
     assert view.widget_for(1900) is None
-    assert view.reveal(1900)  # loads older messages until the one asked for is there
-    assert view.widget_for(1900) is not None
+    assert view.reveal(1900)  # close by: one more page of older messages
+    assert view.widget_for(1900) is not None and len(view.widgets) == 2 * FIRST_RENDER
     assert [w.data.id for w in view.widgets] == sorted(w.data.id for w in view.widgets)
+    # Far back (a search hit): a window around it, not 2,000 widgets.
+    assert view.reveal(5)
+    assert view.widget_for(5) is not None and len(view.widgets) == FIRST_RENDER
+    assert view.later_button.isVisible() and not view.more_button.isVisible()
+    assert all(w.regen_button.isHidden() for w in view.widgets)  # not the last reply
+    view.later_button.click()
+    assert view.widgets[-1].data.id == 1999 and not view.later_button.isVisible()
+    assert not view.widgets[-1].regen_button.isHidden()
 
 
 def test_read_only_store_explains_instead_of_sending(qtbot, hearth_home) -> None:  # type: ignore[no-untyped-def]
