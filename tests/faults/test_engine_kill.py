@@ -10,20 +10,35 @@ and that "Try again" loads the model.
 
 from __future__ import annotations
 
+import array
 import os
 import random
 import signal
+import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.engine.options import LoadOptions
 from tests.helpers.tinymodel import WORD_TOKENS
 
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+
 MID_REPLY_TRIALS = 10
 DURING_LOAD_TRIALS = 5
 LONG = ["<|channel|>", "final", "<|message|>", *(WORD_TOKENS[:2] * 12000)]
+
+
+def _pending(client) -> int:  # type: ignore[no-untyped-def]
+    """Bytes written to the host's stdin that it has not read yet (Linux: FIONREAD on a pipe)."""
+    import fcntl
+    import termios
+
+    buf = array.array("i", [0])
+    fcntl.ioctl(client._proc.stdin.fileno(), termios.FIONREAD, buf)
+    return int(buf[0])
 
 
 def _options(model: Path) -> LoadOptions:
@@ -89,8 +104,10 @@ def test_engine_host_killed_mid_reply_and_during_load(qtbot, window, store, long
         os.kill(pid, signal.SIGSTOP)  # the load request arrives at a frozen host
         win.load_model(_options(long_model))
         assert win.engine.busy
-        if rng.random() < 0.5:
-            qtbot.wait(rng.randint(0, 50))  # a random moment in the load's first moments
+        # Kill only once the request is in flight (in the host's stdin pipe), so the host dies
+        # during the load and not before it was asked.
+        qtbot.waitUntil(lambda client=client: _pending(client) > 0, timeout=10_000)
+        qtbot.wait(rng.randint(0, 30))
         os.kill(pid, signal.SIGKILL)
         qtbot.waitUntil(lambda: not win.engine.busy, timeout=30_000)
         assert win.isVisible()
