@@ -12,7 +12,9 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSize,
@@ -20,7 +22,15 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPainter, QTextDocument
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -287,6 +297,7 @@ class Sidebar(QFrame):
         self._search_timer.setInterval(150)
         self._search_timer.timeout.connect(self.run_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.installEventFilter(self)
 
         delete = QAction("Delete chat", self.list)
         delete.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
@@ -361,6 +372,16 @@ class Sidebar(QFrame):
             self.menu_for(idx.row()).exec(self.list.viewport().mapToGlobal(pos))
 
     # -- search -----------------------------------------------------------------------------
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # Esc in the search box clears it and shows the chat list again.
+        if obj is self.search and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() == Qt.Key.Key_Escape and self.search.text():
+                self.search.clear()
+                self.run_search()
+                return True
+        return super().eventFilter(obj, event)
 
     def run_search(self) -> None:
         text = self.search.text().strip()
