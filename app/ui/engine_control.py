@@ -109,6 +109,9 @@ class EngineController(QObject):
 
     def _finish_thread(self) -> None:
         if self._thread is not None:
+            # quit() again here: whatever the order in which the task's quit and the thread's
+            # event loop started, wait() can then never block on an idle loop.
+            self._thread.quit()
             self._thread.wait()
             self._thread.deleteLater()
             self._task = None
