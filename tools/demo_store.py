@@ -6,6 +6,7 @@ HEARTH_HOME=/tmp/demo .venv/bin/python tools/demo_store.py
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -73,6 +74,12 @@ def build(store: Store) -> int:
         },
     )
     store.set_pinned(store.list_conversations()[-1].id, True)
+    # Spread the other chats over the past weeks, so the sidebar shows its date groups.
+    now = time.time()
+    for c, days in zip(store.list_conversations()[2:], (1.1, 2.5, 9, 40), strict=False):
+        store.execute_raw(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", (now - days * 86400, c.id)
+        )
     return conv.id
 
 

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
+    QFontMetrics,
     QKeyEvent,
     QKeySequence,
     QPainter,
@@ -52,6 +53,7 @@ PinnedRole = Qt.ItemDataRole.UserRole + 2
 UpdatedRole = Qt.ItemDataRole.UserRole + 3
 MessageIdRole = Qt.ItemDataRole.UserRole + 4
 SnippetRole = Qt.ItemDataRole.UserRole + 5
+HeaderRole = Qt.ItemDataRole.UserRole + 6  # "Pinned", "Today"…: set on the first row of a group
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -71,16 +73,34 @@ def relative_time(ts: float, now: float | None = None) -> str:
     return time.strftime("%d %b", time.localtime(ts)).lstrip("0")
 
 
+def time_group(ts: float, now: float | None = None) -> str:
+    """The sidebar group of a chat last updated at ``ts``."""
+    now_t = time.localtime(time.time() if now is None else now)
+    midnight = time.mktime((*now_t[:3], 0, 0, 0, 0, 0, -1))
+    if ts >= midnight:
+        return "Today"
+    if ts >= midnight - 86400:
+        return "Yesterday"
+    if ts >= midnight - 7 * 86400:
+        return "Previous 7 days"
+    if ts >= midnight - 30 * 86400:
+        return "Previous 30 days"
+    return "Older"
+
+
 class ConversationListModel(QAbstractListModel):
     def __init__(self, store: Store | None = None) -> None:
         super().__init__()
         self.store = store
         self._rows: list[Conversation] = []
+        self._headers: list[str] = []
 
     def reload(self) -> None:
         rows = self.store.list_conversations() if self.store is not None else []
+        groups = ["Pinned" if c.pinned else time_group(c.updated_at) for c in rows]
         self.beginResetModel()
         self._rows = rows
+        self._headers = [g if i == 0 or groups[i - 1] != g else "" for i, g in enumerate(groups)]
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -101,6 +121,8 @@ class ConversationListModel(QAbstractListModel):
             return c.pinned
         if role == UpdatedRole:
             return c.updated_at
+        if role == HeaderRole:
+            return self._headers[index.row()]
         return None
 
     def row_of(self, conversation_id: int) -> int:
@@ -150,27 +172,51 @@ def snippet_html(snippet: str) -> str:
 
 
 class ConversationDelegate(QStyledItemDelegate):
-    """Title on the left (elided), a muted "3 h" and a pin mark on the right."""
+    """A group heading where a group starts ("Pinned", "Today"…), then the title (elided) with
+    a muted "3 h" on the right."""
+
+    HEADER_GAP = 8
 
     def __init__(self, muted: str) -> None:
         super().__init__()
         self.muted = QColor(muted)
+
+    @staticmethod
+    def _small(font: QFont) -> QFont:
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() - 1.5))
+        return small
+
+    def _header_height(self, option: QStyleOptionViewItem, index: _Index) -> int:
+        if not index.data(HeaderRole):
+            return 0
+        return QFontMetrics(self._small(option.font)).height() + self.HEADER_GAP * 2
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         title = opt.text
         opt.text = ""
+        header = str(index.data(HeaderRole) or "")
+        head_h = self._header_height(option, index)
+        small = self._small(opt.font)
+        if header:
+            painter.save()
+            bold = QFont(small)
+            bold.setWeight(QFont.Weight.DemiBold)
+            painter.setFont(bold)
+            painter.setPen(self.muted)
+            hr = QRect(opt.rect.left() + 16, opt.rect.top() + self.HEADER_GAP, opt.rect.width(), 0)
+            hr.setHeight(head_h - self.HEADER_GAP - 2)
+            painter.drawText(hr, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft, header)
+            painter.restore()
+        opt.rect = opt.rect.adjusted(0, head_h, 0, 0)
         style = opt.widget.style() if opt.widget is not None else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         r = opt.rect.adjusted(16, 0, -14, 0)
         when = relative_time(float(index.data(UpdatedRole) or 0))
-        if index.data(PinnedRole):
-            when = "★  " + when
         painter.save()
-        small = QFont(opt.font)
-        small.setPointSizeF(max(7.0, opt.font.pointSizeF() - 1.5))
         painter.setFont(small)
         painter.setPen(self.muted)
         wr = painter.fontMetrics().horizontalAdvance(when)
@@ -183,7 +229,7 @@ class ConversationDelegate(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        return QSize(200, option.fontMetrics.height() + 18)
+        return QSize(200, option.fontMetrics.height() + 18 + self._header_height(option, index))
 
 
 class SearchDelegate(QStyledItemDelegate):
@@ -253,8 +299,9 @@ class Sidebar(QFrame):
             row.setContentsMargins(12, 0, 12, 0)
             row.addWidget(w)
             lay.addLayout(row)
-        self.section = QLabel("CHATS")
+        self.section = QLabel("")
         self.section.setObjectName("sectionLabel")
+        self.section.hide()
         lay.addWidget(self.section)
 
         self.model = ConversationListModel(store)
@@ -262,7 +309,7 @@ class Sidebar(QFrame):
         self.list.setModel(self.model)
         self._delegate = ConversationDelegate(muted)  # kept: the view does not own it
         self.list.setItemDelegate(self._delegate)
-        self.list.setUniformItemSizes(True)
+        self.list.setUniformItemSizes(False)  # group headings make some rows taller
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
@@ -394,7 +441,8 @@ class Sidebar(QFrame):
         self.no_results.setVisible(searching and not hits)
         self.list.setVisible(not searching)
         self.no_chats.setVisible(not searching and self.model.rowCount() == 0)
-        self.section.setText(f"{len(hits)} RESULTS" if searching else "CHATS")
+        self.section.setText(f"{len(hits)} RESULTS" if searching else "")
+        self.section.setVisible(searching)
 
     def _hit(self, index: QModelIndex) -> None:
         if index.isValid():
