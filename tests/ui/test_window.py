@@ -234,3 +234,25 @@ def test_rendering_never_fetches_remote_content(qtbot, make_window, http_server,
     assert "[image: tracker]" in html
     assert "&lt;img" in html  # raw HTML is shown as text, not obeyed
     assert _CountingHandler.hits == []
+
+
+def test_sidebar_groups_chats_by_pin_and_date(store) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from app.ui.sidebar import HeaderRole, time_group
+
+    now = time.time()
+    assert time_group(now, now) == "Today"
+    assert time_group(now - 86400, now) == "Yesterday"
+    assert time_group(now - 5 * 86400, now) == "Previous 7 days"
+    assert time_group(now - 20 * 86400, now) == "Previous 30 days"
+    assert time_group(now - 90 * 86400, now) == "Older"
+    ids = [_chat(store, f"c{i}", ("q", "a")) for i in range(4)]
+    store.set_pinned(ids[0], True)
+    store.execute_raw(
+        "UPDATE conversations SET updated_at = ? WHERE id = ?", (now - 90 * 86400, ids[1])
+    )
+    model = ConversationListModel(store)
+    model.reload()
+    headers = [model.index(r, 0).data(HeaderRole) for r in range(model.rowCount())]
+    assert headers == ["Pinned", "Today", "", "Older"]
