@@ -582,7 +582,10 @@ class MainWindow(QMainWindow):
         self._start_turn(text=text, edit=message_id)
 
     def switch_branch(self, message_id: int, step: int) -> None:
-        if self.store is None or self.busy:
+        if self.busy:
+            self._note("A reply is still being written: stop it (Esc) first.")
+            return
+        if self.store is None:
             return
         try:
             self.store.switch_sibling(message_id, step)
@@ -595,6 +598,7 @@ class MainWindow(QMainWindow):
         self, text: str | None = None, *, edit: int | None = None, regenerate: int | None = None
     ) -> bool:
         if self.busy:
+            self._note("A reply is still being written: stop it (Esc) first.")
             return False
         if self.store is None or self.store.readonly:
             self.banner.show_message(
