@@ -385,10 +385,12 @@ class MainWindow(QMainWindow):
     def open_conversation(self, conversation_id: int, reveal: int | None = None) -> bool:
         if self.store is None:
             return False
-        if self.busy and conversation_id != self.conversation_id:
-            self._note("A reply is still being written. Stop it (Esc) to switch chats.")
+        if self.busy:
+            # The streaming reply's widget must stay: no switching, no rebuilding.
+            if conversation_id != self.conversation_id:
+                self._note("A reply is still being written. Stop it (Esc) to switch chats.")
             self.sidebar.select(self.conversation_id)
-            return False
+            return conversation_id == self.conversation_id
         try:
             conv = self.store.get_conversation(conversation_id)
         except StoreError as exc:

@@ -132,6 +132,12 @@ def test_stop_keeps_the_partial_reply(qtbot, window, long_model, store) -> None:
     win.settings.max_tokens.setValue(30000)
     _type_and_send(qtbot, win, "Talk for a long time")
     qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    streaming = win._streaming
+    # Clicking the open chat (or trying another) while it streams must not rebuild the view.
+    assert win.open_conversation(win.conversation_id)
+    other = store.create_conversation("other")
+    assert not win.open_conversation(other.id)
+    assert win._streaming is streaming and win.chat.widgets[-1] is streaming
     qtbot.keyClick(win.composer.edit, Qt.Key.Key_Escape)
     wait_reply(qtbot, win)
     reply = win.chat.last_assistant()
