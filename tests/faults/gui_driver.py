@@ -1,12 +1,13 @@
 """The real desktop app, driven like a person would, for the SIGKILL trials.
 
-Run as ``python -m tests.faults.gui_driver MODEL PROMPT`` under its own ``HEARTH_HOME`` with
-``QT_QPA_PLATFORM=offscreen`` (PROMPT ``--check``: only start, report and quit). It builds the
+Run as ``python -m tests.faults.gui_driver MODEL PROMPT [THINKING]`` under its own
+``HEARTH_HOME`` with ``QT_QPA_PLATFORM=offscreen`` (PROMPT ``--check``: only start, report and
+quit; THINKING: that many tokens of analysis before the answer). It builds the
 app as ``hearth gui`` does (``run_app``'s QApplication and MainWindow, the store opened by the
 window, the engine host as a child process), reports what the window shows at start (one JSON
 line: the chats listed, the last chat's reply status in the view), loads MODEL, sends PROMPT and
 reports every on-screen update of the reply (``{"t": monotonic seconds, "c": characters
-shown}``) until it is killed.
+shown, "r": thinking characters shown}``) until it is killed.
 
 The reply is forced to a long run of words (the engine's scripted-reply testing aid), so it
 streams for many seconds and its text is known.
@@ -27,8 +28,18 @@ def emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def script(thinking: int) -> list[str]:
+    """``thinking`` word tokens of analysis (none: straight to the answer), then a long answer."""
+    head: list[str] = []
+    if thinking:
+        head = ["<|channel|>", "analysis", "<|message|>", *(WORDS * (thinking // 2))]
+        head += ["<|end|>", "<|start|>", "assistant"]
+    return [*head, "<|channel|>", "final", "<|message|>", *(WORDS * 15000)]
+
+
 def main() -> int:
     model, prompt = sys.argv[1], sys.argv[2]
+    thinking = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     from PySide6.QtWidgets import QApplication
 
     from app.engine.options import LoadOptions
@@ -69,13 +80,16 @@ def main() -> int:
         return 0
 
     def hook(req: Any) -> None:
-        req.script = ["<|channel|>", "final", "<|message|>", *(WORDS * 15000)]
-        req.sampling.max_tokens = 31000
+        req.script = script(thinking)
+        req.sampling.max_tokens = 31000 + thinking
 
     win.request_hook = hook
 
+    seen = {"r": 0}
+
     def on_progress(up: Any) -> None:
-        emit({"t": time.monotonic(), "c": len(up.content)})
+        seen["r"] += len(up.reasoning)
+        emit({"t": time.monotonic(), "c": len(up.content), "r": seen["r"]})
 
     def on_loaded(_info: Any) -> None:
         win.new_chat()

@@ -33,12 +33,13 @@ ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 20
 SLACK = 0.25  # scheduling slack on a loaded 2-core machine, on top of the save interval
 REPLY = "".join(w.replace("Ġ", " ") for w in WORDS) * 15000
+THINKING = "".join(w.replace("Ġ", " ") for w in WORDS) * 5000
 
 
-def _app(model: Path, prompt: str) -> subprocess.Popen[bytes]:
+def _app(model: Path, prompt: str, thinking: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.gui_driver", str(model), prompt],
+        [sys.executable, "-m", "tests.faults.gui_driver", str(model), prompt, str(thinking)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -56,9 +57,11 @@ def _children(pid: int) -> list[int]:
 
 def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
     prompt = f"Trial {trial}: tell me a very long story."
-    proc = _app(model, prompt)
+    # Some replies think first (the analysis channel is saved apart): the kill may land there.
+    thinking = rng.choice([0, 0, 600, 6000])
+    proc = _app(model, prompt, thinking)
     assert proc.stdout is not None
-    timeline: list[tuple[float, int]] = []
+    timeline: list[tuple[float, int, int]] = []
     start: dict[str, Any] = {}
     extra = rng.randint(0, 30)  # on-screen updates (~25 ms apart) before the kill
     hosts: list[int] = []
@@ -69,7 +72,7 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
                 start = ev
                 continue
             assert "error" not in ev, f"trial {trial}: {ev['error']}"
-            timeline.append((ev["t"], ev["c"]))
+            timeline.append((ev["t"], ev["c"], ev["r"]))
             if len(timeline) == 1:
                 hosts = _children(proc.pid)
             if len(timeline) > extra:
@@ -100,16 +103,25 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
         reply = path[1]
         assert reply.status == "interrupted", f"trial {trial}: {reply.status}"
         assert REPLY.startswith(reply.content), f"trial {trial}: saved text is not the reply's"
+        assert THINKING.startswith(reply.reasoning), f"trial {trial}: saved thinking differs"
+        assert len(reply.reasoning) <= thinking * 6
         cutoff = t_kill - SAVE_INTERVAL - SLACK
-        must = [c for t, c in timeline if t <= cutoff]
+        must = [(c, r) for t, c, r in timeline if t <= cutoff]
         if must:
-            assert len(reply.content) >= must[-1], (
+            c_need, r_need = must[-1]
+            assert len(reply.content) >= c_need and len(reply.reasoning) >= r_need, (
                 f"trial {trial}: lost more than {SAVE_INTERVAL + SLACK:.2f} s of shown text "
-                f"(saved {len(reply.content)} chars, shown {must[-1]} by then)"
+                f"(saved {len(reply.content)}+{len(reply.reasoning)} chars, "
+                f"shown {c_need}+{r_need} by then)"
             )
-        unsaved = [t for t, c in timeline if c > len(reply.content)]
+        unsaved = [t for t, c, r in timeline if c > len(reply.content) or r > len(reply.reasoning)]
         lag = t_kill - min(unsaved) if unsaved else 0.0
-    return {"start": start, "lag_s": lag, "shown": timeline[-1][1], "saved": len(reply.content)}
+    return {
+        "start": start,
+        "lag_s": lag,
+        "in_thinking": bool(thinking) and not reply.content,
+        "saved": len(reply.content) + len(reply.reasoning),
+    }
 
 
 def _zombie(pid: int) -> bool:
@@ -158,7 +170,8 @@ def test_sigkill_of_the_gui_mid_reply_keeps_every_chat(long_model: Path) -> None
         assert len(convs) == TRIALS and all(c.message_count == 2 for c in convs)
         assert store.execute_raw("PRAGMA integrity_check")[0][0] == "ok"
     worst = max(r["lag_s"] for r in results)
+    thinking = sum(r["in_thinking"] for r in results)
     print(
-        f"\nGUI SIGKILL trials: {TRIALS}, failures: 0, seed {seed}, "
+        f"\nGUI SIGKILL trials: {TRIALS} ({thinking} while thinking), failures: 0, seed {seed}, "
         f"worst unsaved on-screen tail {worst * 1000:.0f} ms"
     )
