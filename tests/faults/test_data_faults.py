@@ -199,3 +199,28 @@ def test_a_read_only_data_folder(tiny_model: Path) -> None:
     assert after == before  # nothing written, nothing lost
     with Store.open(db) as s:
         assert [c.title for c in s.list_conversations()] == ["Kept from before"]
+
+
+def test_a_damaged_database_the_window_opens_says_so_and_leaves_it_untouched(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.prefs import UiPrefs
+    from app.ui.window import MainWindow
+
+    db = paths.database_path()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    damaged = b"not a database " * 1000
+    db.write_bytes(damaged)
+    win = MainWindow(load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.isVisible() and win.store is None
+        text = win.banner.label.text()
+        assert win.banner.isVisible() and "damaged or not a database" in text, text
+        assert "untouched" in text and "Move it aside" in text, text
+    finally:
+        win.shutdown()
+    assert db.read_bytes() == damaged
+    # The CLI says the same and leaves it alone too.
+    res = _run([sys.executable, "-m", "app", "history", "list"])
+    assert res.returncode != 0 and "damaged or not a database" in res.stderr
+    assert db.read_bytes() == damaged
