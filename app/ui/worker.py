@@ -193,6 +193,10 @@ class WorkerThread:
         self.thread.start()
 
     def wait(self, ms: int = 10_000) -> bool:
+        # quit() first: the worker runs from ``started``, before the thread's event loop, so
+        # whatever the order of its own quit and exec(), the loop then ends once run() returns.
+        # (It never interrupts run(): a running reply is stopped with worker.stop().)
+        self.thread.quit()
         return bool(self.thread.wait(ms))
 
     def is_running(self) -> bool:
