@@ -357,6 +357,13 @@ class Sidebar(QFrame):
         rename.triggered.connect(self._rename_current)
         self.list.addAction(rename)
 
+    def set_store(self, store: Store) -> None:
+        """A new store (the damaged one was moved aside): list and search it from now on."""
+        self.store = store
+        self.model.store = store
+        self.reload()
+        self.run_search()
+
     def set_muted(self, muted: str) -> None:
         """The theme changed: the delegates paint dates and snippets in the new muted colour."""
         self._delegate = ConversationDelegate(muted)

@@ -35,8 +35,14 @@ from app import APP_NAME, chat
 from app.engine.client import EngineClient, GenerateRequest
 from app.engine.events import ModelInfo
 from app.engine.options import LoadOptions
+from app.store import (
+    DatabaseCorruptError,
+    Store,
+    StoreError,
+    export_json_text,
+    export_markdown,
+)
 from app.store import Message as StoredMessage
-from app.store import Store, StoreError, export_json_text, export_markdown
 from app.ui import theme as themes
 from app.ui.chat_view import ChatView, MessageData, MessageWidget
 from app.ui.composer import Composer
@@ -888,7 +894,28 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 6000)
 
     def _show_store_error(self, exc: StoreError) -> None:
-        self.banner.show_message(f"Your chats could not be read or saved: {exc}")
+        actions: list[tuple[str, Callable[[], None]]] = []
+        if isinstance(exc, DatabaseCorruptError) and self.store is None:
+            actions.append(("Move it aside and start fresh", lambda: self.move_database_aside()))
+        self.banner.show_message(f"Your chats could not be read or saved: {exc}", actions)
+
+    def move_database_aside(self) -> Path | None:
+        """On the user's request: rename the damaged database (nothing is deleted) and open a
+        fresh one, so Hearth works again; the banner says where the old file went."""
+        try:
+            moved = Store.move_aside()
+            store = Store.open(readonly_fallback=True)
+        except StoreError as exc:
+            self.banner.show_message(f"Your chats could not be read or saved: {exc}")
+            return None
+        self.store, self.store_error, self._own_store = store, None, True
+        self.sidebar.set_store(store)
+        self.new_chat()
+        self.info_bar.show_message(
+            f"The damaged database was moved to {moved}. New chats are saved in a fresh one."
+        )
+        self.banner.hide()
+        return moved
 
     # ------------------------------------------------------------------ window state
 

@@ -256,3 +256,28 @@ def test_sidebar_groups_chats_by_pin_and_date(store) -> None:  # type: ignore[no
     model.reload()
     headers = [model.index(r, 0).data(HeaderRole) for r in range(model.rowCount())]
     assert headers == ["Pinned", "Today", "", "Older"]
+
+
+def test_a_damaged_database_can_be_moved_aside_from_the_window(qtbot, hearth_home) -> None:  # type: ignore[no-untyped-def]
+    from app import paths
+    from app.ui.window import MainWindow
+
+    db = paths.database_path()
+    damaged = b"not a database " * 1000
+    db.write_bytes(damaged)
+    win = MainWindow(load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.store is None and win.banner.isVisible()
+        win.banner.buttons["Move it aside and start fresh"].click()
+        assert win.store is not None and not win.store.readonly
+        moved = [p for p in db.parent.iterdir() if p.name.startswith(db.name + ".broken-")]
+        assert len(moved) == 1 and moved[0].read_bytes() == damaged  # kept, not deleted
+        assert str(moved[0]) in win.info_bar.label.text()
+        assert not win.banner.isVisible()
+        c = win.store.create_conversation("works again")
+        win.sidebar.reload()
+        assert win.sidebar.model.rowCount() == 1 and c.id == 1
+    finally:
+        win.shutdown()
