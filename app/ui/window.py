@@ -896,8 +896,11 @@ class MainWindow(QMainWindow):
     def _show_store_error(self, exc: StoreError) -> None:
         actions: list[tuple[str, Callable[[], None]]] = []
         if isinstance(exc, DatabaseCorruptError) and self.store is None:
-            actions.append(("Move it aside and start fresh", lambda: self.move_database_aside()))
+            actions.append(("Move it aside and start fresh", self._move_aside_clicked))
         self.banner.show_message(f"Your chats could not be read or saved: {exc}", actions)
+
+    def _move_aside_clicked(self) -> None:
+        self.move_database_aside()
 
     def move_database_aside(self) -> Path | None:
         """On the user's request: rename the damaged database (nothing is deleted) and open a
