@@ -6,7 +6,8 @@
    latency: the longest stall and the p99 stall. The cost of one update (render + layout) is
    compared at token ~100 and token ~4,000 (target: no more than 2x: only the tail re-renders).
 2. Window ready with 1,000 stored conversations, no model loaded, in a fresh process.
-3. The GUI process's resident memory after the stream (target <= 300 MB).
+3. The benchmark process's resident memory after the stream (informational; the real GUI
+   process beside its engine host is measured by bench/memory.py).
 """
 
 from __future__ import annotations
@@ -325,7 +326,9 @@ def run(ctx: Context) -> list[Result]:
             "<= 2",
             {"early_ms": s["cost_early_ms"], "late_ms": s["cost_late_ms"]},
         ),
-        Result("gui", "GUI process RSS after the stream", s["rss_mb"], "MB", "<= 300"),
+        # Informational: this is the benchmark process (other suites may have loaded llama.cpp
+        # into it); bench/memory.py measures the real GUI process beside its engine host.
+        Result("gui", "bench process RSS after the stream (in-process)", s["rss_mb"], "MB"),
     ]
     long = open_long_chat(ctx.work / "gui-long-home", 400 if ctx.quick else 2000)
     results.append(
