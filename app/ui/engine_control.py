@@ -7,6 +7,7 @@ child process. ``reload()`` starts a fresh host after a crash and loads the last
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -135,12 +136,24 @@ class EngineController(QObject):
         return self.info is not None and self.client is not None and self.client.is_alive
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._thread.wait(60_000)
+        thread, task = self._thread, self._task
+        if task is not None:
+            # Nobody wants the answer of a load still running at close.
+            with contextlib.suppress(RuntimeError, TypeError):
+                task.done.disconnect(self._done)
+                task.failed.disconnect(self._failed)
+        if thread is not None and not thread.wait(2_000):
+            # A host that hangs (frozen, swapping) must not keep the app from quitting: stopping
+            # it ends the load at once, with an error nobody listens to any more.
+            self._close_client(timeout=1.0)
+        if thread is not None:
             self._finish_thread()
+        self._close_client()
+
+    def _close_client(self, timeout: float = 5.0) -> None:
         if self.client is not None:
             try:
-                self.client.close()
+                self.client.close(timeout=timeout)
             except Exception:
                 traceback.print_exc()
             self.client = None
