@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -160,17 +161,23 @@ def stream_vs_raw(ctx: Context, model: Path | None = None, label: str = "") -> l
     ]
 
 
-def _ttft(client: Any, messages: list[Any], reply: str) -> tuple[float, Any]:
+def _ttft(client: Any, messages: list[Any], reply: str, settings: Any = None) -> tuple[float, Any]:
+    """Seconds to the first text of the reply (a "trimmed" notice is not text), and the stats.
+    Raises if the engine had to leave part of the history out: the figure would be meaningless."""
     from app.engine.client import GenerateRequest
-    from app.engine.events import DoneEvent, ErrorEvent
+    from app.engine.events import DoneEvent, ErrorEvent, TrimmedEvent
     from app.engine.options import SamplingOptions
 
     script = f"<|channel|>final<|message|>{reply}<|return|>"
     req = GenerateRequest(messages, sampling=SamplingOptions(max_tokens=2048), script=script)
+    if settings is not None:
+        req.settings = settings
     t0 = time.perf_counter()
     first = None
     stats = None
     for ev in client.stream(req):
+        if isinstance(ev, TrimmedEvent):
+            raise RuntimeError(f"the history did not fit the context: {ev.message}")
         if first is None:
             first = time.perf_counter() - t0
         if isinstance(ev, DoneEvent):
@@ -184,15 +191,13 @@ def _ttft(client: Any, messages: list[Any], reply: str) -> tuple[float, Any]:
 def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> list[Result]:
     from app.engine.client import EngineClient
     from app.engine.options import LoadOptions
-    from app.harmony import Message
+    from app.harmony import Message, PromptSettings
 
     new_message = "And what happened to the lighthouse after that winter?"
     # Byte-level tiny vocabulary: about one token per character.
     filler = "The keeper wrote in his log about the storm, the ships and the light. "
-    # A real vocabulary packs ~4-5 characters a token: as many more words for the same history.
-    scale = 5 if label else 1
-    user_text = filler * 3 * scale
-    reply_text = filler * 3 * scale
+    user_text = filler * 3
+    reply_text = filler * 3
     repeats = 2 if ctx.quick else 5
     if label:
         repeats = 1 if ctx.quick else 3
@@ -202,8 +207,25 @@ def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> l
     t1s, t10s, history_tokens, evaluated = [], [], [], []
     try:
         options = LoadOptions(model_path=str(model), n_ctx=16384)
+        if label:
+            # Another model's vocabulary packs a different number of characters in a token:
+            # measure the filler's cost, then size the turns for ~460 tokens each (9 turns: over
+            # 4,000 tokens). A real-size model decodes slowly on a CPU, so the bulk goes into the
+            # user turns (prefilled in batches) and the scripted replies stay short.
+            client.load(options)
+            _t, base = _ttft(client, [Message("user", new_message)], "Sure.")
+            _t, probe = _ttft(client, [Message("user", new_message + " " + filler * 4)], "Sure.")
+            per_filler = max(1.0, (probe.prompt_tokens - base.prompt_tokens) / 4)
+            user_text = filler * max(2, math.ceil(400 / per_filler))
+            reply_text = filler * max(1, math.ceil(60 / per_filler))
         for _ in range(repeats):
             client.load(options)  # a cold cache for turn 1
+            # The first evaluation after a load pays one-time costs (buffer set-up; on a
+            # multi-GB model, page-ins of the mapped weights: a second on a 3 GB file) that
+            # would flatter the ratio: a warm-up reply first, whose prompt differs from the third
+            # token on (another model identity), so turn 1 still evaluates its whole prompt.
+            warm = PromptSettings(model_identity="A warm-up.")
+            _ttft(client, [Message("user", "Warm up.")], "Ok.", warm)
             t1, _s1 = _ttft(client, [Message("user", new_message)], "Sure.")
             t1s.append(t1)
             history: list[Any] = []
