@@ -618,7 +618,8 @@ class MessageWidget(QFrame):
         text = self.edit_text().strip()
         if not text:
             return
-        self.cancel_edit()
+        # The window closes the editor once it accepts the edit: a refused one (a reply still
+        # streaming) keeps what the user typed.
         self.editSubmitted.emit(self.data.id, text)
 
     def cancel_edit(self) -> None:

@@ -587,7 +587,10 @@ class MainWindow(QMainWindow):
         self._start_turn(regenerate=message_id)
 
     def edit_and_resend(self, message_id: int, text: str) -> None:
-        self._start_turn(text=text, edit=message_id)
+        if self._start_turn(text=text, edit=message_id):
+            widget = self.chat.widget_for(message_id)
+            if widget is not None:
+                widget.cancel_edit()
 
     def switch_branch(self, message_id: int, step: int) -> None:
         if self.busy:

@@ -211,3 +211,30 @@ def test_engine_killed_while_idle_is_noticed(qtbot, ready_window) -> None:  # ty
     win.banner.buttons["Reload engine"].click()
     qtbot.waitUntil(lambda: win.engine.ready, timeout=60_000)
     assert win.composer.can_send
+
+
+def test_an_edit_refused_while_streaming_keeps_the_typed_text(qtbot, window, long_model) -> None:  # type: ignore[no-untyped-def]
+    win = window
+    load(qtbot, win, long_model, n_ctx=32768)
+    script_next(
+        win,
+        ["<|channel|>", "final", "<|message|>", *(WORD_TOKENS[:2] * 12000)],
+        harmony_reply("Answer to the edit."),
+    )
+    win.settings.max_tokens.setValue(30000)
+    _type_and_send(qtbot, win, "Talk for a long time")
+    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    user = win.chat.widgets[0]
+    user.edit_button.click()
+    user.set_edit_text("Talk briefly instead")
+    qtbot.keyClick(user._edit_box, Qt.Key.Key_Return)
+    # Refused (a reply is still being written): the editor and its text are still there.
+    assert win.busy
+    assert user._edit_box is not None and user.edit_text() == "Talk briefly instead"
+    qtbot.keyClick(win.composer.edit, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not win.busy, timeout=30_000)
+    qtbot.keyClick(user._edit_box, Qt.Key.Key_Return)
+    wait_reply(qtbot, win)
+    user, reply = win.chat.widgets
+    assert user.data.content == "Talk briefly instead"
+    assert reply.data.content == "Answer to the edit."
