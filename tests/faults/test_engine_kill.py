@@ -41,6 +41,15 @@ def _pending(client) -> int:  # type: ignore[no-untyped-def]
     return int(buf[0])
 
 
+def _stopped(pid: int) -> bool:
+    """All threads of ``pid`` are in the stopped state (Linux /proc)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        states.append(stat[stat.rindex(")") + 2])
+    return bool(states) and all(st == "T" for st in states)
+
+
 def _options(model: Path) -> LoadOptions:
     return LoadOptions(model_path=str(model), n_ctx=32768, n_threads=1)
 
@@ -102,6 +111,9 @@ def test_engine_host_killed_mid_reply_and_during_load(qtbot, window, store, long
         client = win.engine.client
         pid = client.pid
         os.kill(pid, signal.SIGSTOP)  # the load request arrives at a frozen host
+        # Every thread really stopped first: a reader thread woken by the signal but not yet
+        # run could still take the request from the pipe before it stops.
+        qtbot.waitUntil(lambda pid=pid: _stopped(pid), timeout=10_000)
         win.load_model(_options(long_model))
         assert win.engine.busy
         # Kill only once the request is in flight (in the host's stdin pipe), so the host dies
