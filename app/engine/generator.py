@@ -11,7 +11,6 @@ the sink, once per batch, not once per token.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 import llama_cpp as L
 
+from app.cpu import generation_threads
 from app.engine import native
 from app.engine.events import GenerationStats, ModelInfo
 from app.engine.gguf_info import GGUFError, GGUFInfo, inspect_gguf
@@ -42,44 +42,8 @@ class EngineFailure(Exception):
 
 
 def physical_cores() -> int:
-    """Physical cores (not hyper-threads): llama.cpp's generation is fastest with one thread per
-    core. Falls back to the logical count."""
-    try:
-        cores = set()
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            phys = core = None
-            for line in f:
-                if line.startswith("physical id"):
-                    phys = line.split(":")[1].strip()
-                elif line.startswith("core id"):
-                    core = line.split(":")[1].strip()
-                elif not line.strip():
-                    if core is not None:
-                        cores.add((phys, core))
-                    phys = core = None
-        if cores:
-            return len(cores)
-    except OSError:
-        pass
-    n = os.cpu_count() or 2
-    try:
-        import platform
-
-        if platform.system() == "Darwin":
-            import subprocess
-
-            out = subprocess.run(
-                ["sysctl", "-n", "hw.perflevel0.physicalcpu"],
-                capture_output=True,
-                text=True,
-                timeout=2,
-                check=False,
-            ).stdout.strip()
-            if out.isdigit():
-                return int(out)
-    except Exception:
-        pass
-    return n
+    """llama.cpp's default thread count here (see app.cpu)."""
+    return generation_threads()
 
 
 def _load_failure(options: LoadOptions, info: GGUFInfo) -> EngineFailure:

@@ -8,13 +8,13 @@ will load the model, so a CUDA card the build cannot use is not reported), never
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.cpu import cpu_cores
 from app.hub import fmt
 
 # ggml_backend_dev_type
@@ -156,37 +156,6 @@ def memory() -> tuple[int, int]:
     except (OSError, ValueError, AttributeError):
         pass
     return 0, 0
-
-
-def cpu_cores() -> tuple[int, int]:
-    """(physical, logical) cores. llama.cpp runs best with one thread per physical core."""
-    logical = os.cpu_count() or 1
-    physical = 0
-    try:
-        if sys.platform.startswith("linux"):
-            cores = set()
-            phys = core = ""
-            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-                for line in f:
-                    if line.startswith("physical id"):
-                        phys = line.split(":")[1].strip()
-                    elif line.startswith("core id"):
-                        core = line.split(":")[1].strip()
-                    elif not line.strip():
-                        if core:
-                            cores.add((phys, core))
-                        phys = core = ""
-            if core:
-                cores.add((phys, core))
-            physical = len(cores)
-        elif sys.platform == "darwin":
-            physical = _sysctl("hw.physicalcpu")
-    except (OSError, ValueError, IndexError):
-        physical = 0
-    # Containers often show every host core in cpuinfo but allow fewer: never exceed usable ones.
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical
-    physical = min(physical or logical, usable)
-    return max(1, physical), max(1, min(logical, usable))
 
 
 # -- GPUs through ggml -----------------------------------------------------------------------------
