@@ -10,10 +10,11 @@ def test_cores_are_counted_within_what_this_process_may_use():
     # On Linux, the physical count comes from /proc/cpuinfo: core ids per package.
     ids = set()
     phys = ""
-    for line in open("/proc/cpuinfo", encoding="ascii", errors="replace"):
-        if line.startswith("physical id"):
-            phys = line.split(":")[1].strip()
-        elif line.startswith("core id"):
-            ids.add((phys, line.split(":")[1].strip()))
+    with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+        for line in f:
+            if line.startswith("physical id"):
+                phys = line.split(":")[1].strip()
+            elif line.startswith("core id"):
+                ids.add((phys, line.split(":")[1].strip()))
     assert physical == min(len(ids) or logical, usable)
     assert generation_threads() == physical
