@@ -286,10 +286,13 @@ class ModelManagerDialog(QDialog):
         w = QWidget()
         self.downloads_view = _table(self.downloads_model)
         self.downloads_view.setItemDelegateForColumn(2, ProgressDelegate(self.downloads_view))
-        self.downloads_view.horizontalHeader().setSectionResizeMode(
-            2, QHeaderView.ResizeMode.Stretch
-        )
-        self.downloads_view.horizontalHeader().setStretchLastSection(False)
+        header = self.downloads_view.horizontalHeader()
+        # A long status ("cannot reach … retrying") must not push the progress bar out of view:
+        # the status takes the spare width (elided, full text in its tooltip); progress keeps 160.
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 160)
+        header.setStretchLastSection(False)
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel")
