@@ -205,6 +205,7 @@ def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> l
     client = EngineClient(env={**os.environ, "HEARTH_HOME": str(ctx.work / "home")})
     client.start()
     t1s, t10s, history_tokens, evaluated = [], [], [], []
+    host1, host10 = [], []  # the host's own clock: request read -> first token sampled
     try:
         options = LoadOptions(model_path=str(model), n_ctx=16384)
         if label:
@@ -226,8 +227,9 @@ def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> l
             # token on (another model identity), so turn 1 still evaluates its whole prompt.
             warm = PromptSettings(model_identity="A warm-up.")
             _ttft(client, [Message("user", "Warm up.")], "Ok.", warm)
-            t1, _s1 = _ttft(client, [Message("user", new_message)], "Sure.")
+            t1, s1 = _ttft(client, [Message("user", new_message)], "Sure.")
             t1s.append(t1)
+            host1.append(s1.ttft_s)
             history: list[Any] = []
             for i in range(9):
                 history.append(Message("user", f"Turn {i}. {user_text}"))
@@ -236,6 +238,7 @@ def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> l
             history.append(Message("user", new_message))
             t10, s10 = _ttft(client, history, "Sure.")
             t10s.append(t10)
+            host10.append(s10.ttft_s)
             history_tokens.append(s10.prompt_tokens)
             evaluated.append(s10.prompt_tokens - s10.cached_tokens)
     finally:
@@ -246,6 +249,11 @@ def followup_ttft(ctx: Context, model: Path | None = None, label: str = "") -> l
         "turn10_ttft_s": [round(x, 4) for x in t10s],
         "turn10_prompt_tokens": history_tokens,
         "turn10_evaluated_tokens": evaluated,
+        # Not the figure: the first *sampled* token, before the reply's header tokens
+        # (<|channel|>final<|message|>, 7 tokens in the tiny byte-level vocabulary, 3 in
+        # gpt-oss's) are decoded and the first text can be shown. See bench/README.md.
+        "turn1_first_token_host_s": [round(x or 0.0, 4) for x in host1],
+        "turn10_first_token_host_s": [round(x or 0.0, 4) for x in host10],
         "model": model.name,
     }
     sfx = f" ({label})" if label else ""
