@@ -171,3 +171,43 @@ def test_prompt_tokenized_piecewise_equals_whole(gen: Generator) -> None:
     text = render_prompt(msgs, settings)
     assert gen.tokenize_prompt(text) == gen.tokenize(text, special=True)
     assert gen.tokenize_prompt(text) == gen.tokenize(text, special=True)  # from the cache
+
+
+def test_common_prefix_matches_a_token_by_token_scan() -> None:
+    from app.engine.generator import _common_prefix
+
+    def scan(a: list[int], b: list[int]) -> int:
+        i = 0
+        while i < min(len(a), len(b)) and a[i] == b[i]:
+            i += 1
+        return i
+
+    base = list(range(1000))
+    cases = [([], base), (base, []), (base, base), (base[:999], base), (base, base[:10])]
+    for at in (0, 1, 31, 32, 33, 500, 998, 999):
+        changed = base.copy()
+        changed[at] = -1
+        cases += [
+            (base, changed),
+            (changed, base),
+            (base[:700], changed),
+            (changed[: at + 1], base),
+        ]
+    for a, b in cases:
+        assert _common_prefix(a, b) == scan(a, b)
+
+
+def test_prefix_reuse_after_an_edit_in_the_middle(gen: Generator) -> None:
+    # An edited earlier message: the cache is kept up to the first changed token, the rest is
+    # evaluated again.
+    gen.reset_cache()
+    text = "<|start|>user<|message|>" + "hello world " * 40 + "<|end|><|start|>assistant"
+    first = gen.tokenize(text)
+    s = SamplingOptions(max_tokens=2, seed=1)
+    run(gen, first, s, suppress_stop=True)
+    at = len(first) // 2
+    edited = first[:at] + gen.tokenize("!") + first[at + 1 :]
+    before = gen.n_evaluated
+    _, stats = run(gen, edited, s, suppress_stop=True)
+    assert stats.cached_tokens == at
+    assert gen.n_evaluated - before == (len(edited) - at) + stats.generated_tokens - 1
