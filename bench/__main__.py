@@ -43,6 +43,23 @@ def _table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _fmt(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The same table for the READMEs (bench/results/latest.md), pasted as it is."""
+    lines = ["| suite | figure | value | target | ok |", "|---|---|---:|---|---|"]
+    for r in results:
+        ok = "" if r.ok is None else ("yes" if r.ok else "**no**")
+        target = r.target.replace(">=", "≥").replace("<=", "≤")
+        value = f"{_fmt(r.value)} {r.unit}".strip()
+        lines.append(f"| {r.bench} | {r.name} | {value} | {target} | {ok} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["gpu"]:  # `python -m bench gpu --model PATH`: see bench/gpu.py
@@ -99,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    print(f"\nwritten to {args.out}")
+    args.out.with_suffix(".md").write_text(markdown_table(results))
+    print(f"\nwritten to {args.out} (and the table as {args.out.with_suffix('.md').name})")
     return 1 if failed else 0
 
 
