@@ -121,7 +121,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if args.json:
         _dump([e.to_dict(hw) for e in CATALOG])
         return 0
-    rows = [("ID", "DOWNLOAD", "MEMORY", "ON THIS COMPUTER")]
+    rows = [("ID", "DOWNLOAD", "MEMORY (8K CONTEXT)", "ON THIS COMPUTER")]
     for e in CATALOG:
         star = " *" if e.recommended else ""
         rows.append((e.id + star, fmt.size(e.size), fmt.size(e.memory_needed), e.fit(hw).label))

@@ -82,7 +82,7 @@ class _Table(QAbstractTableModel):
 class CatalogModel(_Table):
     """The catalog with a fit badge (verdict color and words) for this machine."""
 
-    HEADERS = ("Model", "Download", "Memory needed", "On this computer")
+    HEADERS = ("Model", "Download", "Memory at 8k context", "On this computer")
 
     def __init__(self, entries: list[CatalogEntry], hw: Hardware, parent: QObject | None = None):
         super().__init__(parent)
