@@ -180,12 +180,15 @@ class EngineClient:
         return str(frame.get("message") or f"Unexpected answer from the engine: {frame}")
 
     def _send(self, obj: dict[str, Any]) -> bool:
+        return self._send_frame(encode_frame(obj))
+
+    def _send_frame(self, frame: bytes) -> bool:
         proc = self._proc
         if proc is None or proc.stdin is None or self._dead:
             return False
         try:
             with self._write_lock:
-                proc.stdin.write(encode_frame(obj))
+                proc.stdin.write(frame)
                 proc.stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
@@ -233,7 +236,18 @@ class EngineClient:
                 )
                 yield ErrorEvent(kind, msg)
                 return
-            if not self._send({"op": "generate", "request": request.to_dict()}):
+            try:
+                data = encode_frame({"op": "generate", "request": request.to_dict()})
+            except UnicodeEncodeError:
+                # Unpaired surrogates (e.g. invalid UTF-8 bytes in a command-line argument) can't
+                # be sent. Not the engine's fault: it keeps running, and the caller learns why.
+                yield ErrorEvent(
+                    "bad_request",
+                    "The message contains characters that are not valid text (unpaired "
+                    "surrogates, e.g. from bytes that are not UTF-8). Remove them and try again.",
+                )
+                return
+            if not self._send_frame(data):
                 self._dead = True
                 yield ErrorEvent("engine_died", _died_message(self._exit_code()))
                 return

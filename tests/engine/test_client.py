@@ -181,3 +181,17 @@ def test_a_bad_effort_is_a_bad_request(engine: EngineClient) -> None:
     assert len(events) == 1 and isinstance(events[0], ErrorEvent)
     assert events[0].kind == "bad_request"
     assert isinstance(collect(engine, GenerateRequest(HELLO, script="<|return|>"))[-1], DoneEvent)
+
+
+def test_text_that_is_not_valid_unicode_is_a_bad_request_not_a_dead_engine(
+    engine: EngineClient,
+) -> None:
+    from app.engine.events import ErrorEvent
+
+    # What Python makes of an invalid UTF-8 byte in a command-line argument: "\udcff".
+    events = collect(engine, GenerateRequest([Message("user", "bad \udcff byte")]))
+    assert len(events) == 1 and isinstance(events[0], ErrorEvent)
+    assert events[0].kind == "bad_request"
+    assert "not valid text" in events[0].message
+    assert engine.is_alive
+    assert isinstance(collect(engine, GenerateRequest(HELLO, script="<|return|>"))[-1], DoneEvent)
