@@ -810,6 +810,21 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    def end_stream(self) -> None:
+        """The reply is complete. Its final re-render and its actions row (Copy, Regenerate,
+        stats) arrive after the last streamed text: keep them in view if the view was following,
+        or the reply's end stays hidden under the composer."""
+        self.streaming = False
+        if self._follow:
+            self._fit_inner()
+            self.scroll_to_bottom()
+            QTimer.singleShot(0, self, self._settle_at_bottom)
+
+    def _settle_at_bottom(self) -> None:
+        if self._follow:
+            self._fit_inner()
+            self.scroll_to_bottom()
+
     def _on_range(self, _min: int, _max: int) -> None:
         # Follow a streaming reply while the user is at the bottom; otherwise (expanding a
         # thinking section, say) never yank the view.

@@ -691,13 +691,13 @@ class MainWindow(QMainWindow):
             self._worker_thread.wait()
         self.worker = None
         self._worker_thread = None
-        self.chat.streaming = False
         self.shortcuts["stop"].setEnabled(False)
         w, self._streaming = self._streaming, None
         if w is not None:
             w.data.content = out.content or w.data.content
             w.finish(out.status, out.error, out.stats)
             self._remember_thinking_time(w, out)
+        self.chat.end_stream()
         self.composer.set_busy(False)
         if out.stats:
             self.last_stats = out.stats

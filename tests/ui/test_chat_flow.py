@@ -238,3 +238,25 @@ def test_an_edit_refused_while_streaming_keeps_the_typed_text(qtbot, window, lon
     user, reply = win.chat.widgets
     assert user.data.content == "Talk briefly instead"
     assert reply.data.content == "Answer to the edit."
+
+
+def test_a_finished_reply_ends_in_view(qtbot, ready_window) -> None:  # type: ignore[no-untyped-def]
+    # The reply's actions row (Copy, Regenerate, stats) appears only when it finishes; the view
+    # that followed the stream must show it, not leave the reply's end under the composer.
+    win = ready_window
+    win.resize(800, 500)
+    long_answer = "\n\n".join(f"Paragraph {i} of a long answer, wrapped." for i in range(30))
+    script_next(win, harmony_reply(long_answer))
+    _type_and_send(qtbot, win, "Write a long answer")
+    wait_reply(qtbot, win)
+    bar = win.chat.verticalScrollBar()
+    reply = win.chat.widgets[-1]
+    assert reply.actions_row.isVisible()
+
+    def actions_in_view() -> bool:
+        row = reply.actions_row
+        bottom = row.mapTo(win.chat.viewport(), row.rect().bottomLeft()).y()
+        return 0 < bottom <= win.chat.viewport().height() and bar.value() == bar.maximum()
+
+    qtbot.waitUntil(actions_in_view, timeout=2000)
+    assert bar.maximum() > 0
