@@ -360,6 +360,17 @@ def read_prompt(args: argparse.Namespace) -> str:
         raise UsageError(
             "the prompt is empty" + (" (nothing on stdin)" if args.prompt == "-" else "")
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        # Python keeps bytes that are not UTF-8 (argv, stdin) as unpaired surrogates, which can
+        # be neither saved nor sent to the engine: say so before a chat or the model is touched.
+        code = ord(text[e.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise UsageError(
+            f"the prompt is not UTF-8 text ({what} at character {e.start}); "
+            "convert it to UTF-8 first (e.g. iconv -t UTF-8)"
+        ) from None
     return text.strip("\n")
 
 
@@ -454,7 +465,14 @@ class SavedChat:
         try:
             cid: int | None = None
             if args.conversation is not None:
-                cid = store.get_conversation(args.conversation).id
+                conv = store.get_conversation(args.conversation)
+                if conv.trashed:
+                    # Replies saved there would vanish from the list and go with the trash.
+                    raise NotFoundError(
+                        f"Conversation {conv.id} is in the trash.",
+                        f"Restore it with `hearth history restore {conv.id}` first.",
+                    )
+                cid = conv.id
             elif args.continue_latest:
                 latest = store.latest_conversation()
                 if latest is None:

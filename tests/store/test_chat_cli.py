@@ -115,3 +115,28 @@ def test_ctrl_c_cancels_and_keeps_the_partial_reply(tiny_model):
     with Store.open() as s:
         reply = s.active_path(s.latest_conversation().id)[-1]
         assert reply.status == "cancelled" and reply.content == printed
+
+
+def test_a_prompt_that_is_not_utf8_is_refused_before_anything_is_saved(tiny_model, capsys):
+    from app.cli import main
+
+    # An invalid UTF-8 byte in argv reaches Python as "\udcff": it can be neither saved nor sent.
+    assert main(["chat", "--model", str(tiny_model), "bad \udcff byte"]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text (byte 0xff at character 4)" in err
+    assert len(err.strip().splitlines()) == 1
+    with Store.open() as s:
+        assert s.list_conversations() == []  # no empty "New chat" left behind
+
+
+def test_a_trashed_conversation_is_not_continued_silently(tiny_model, capsys):
+    from app.cli import main
+
+    with Store.open() as s:
+        cid = s.create_conversation().id
+        s.add_message(cid, "user", "kept")
+        s.trash(cid)
+    assert main(["chat", "--model", str(tiny_model), "--conversation", str(cid), "more"]) == 1
+    assert f"hearth history restore {cid}" in capsys.readouterr().err
+    with Store.open() as s:
+        assert [m.content for m in s.messages(cid)] == ["kept"]  # nothing added to the trash
