@@ -54,6 +54,7 @@ class StreamingWriter:
         self._timer: threading.Timer | None = None
         self._state = threading.Lock()  # the buffers and the timer
         self._saving = threading.Lock()  # one save at a time, so a stale one never wins
+        self._finished = False
         # How many content/reasoning pieces and tool calls may be saved (see ``hold``).
         self._released = (len(self._content), len(self._reasoning), 0)
 
@@ -129,6 +130,10 @@ class StreamingWriter:
 
     def save(self) -> bool:
         with self._saving:
+            if self._finished:
+                # A timer save that was already under way when finish() ran: it would write only
+                # the released prefix over the finished reply (losing a held tail).
+                return False
             with self._state:
                 n_content, n_reasoning, n_calls = self._released
                 content = "".join(self._content[:n_content])
@@ -172,5 +177,7 @@ class StreamingWriter:
             fields["model"] = model
         with self._saving:  # after any timer save still running
             self.store.update_message(self.message_id, **fields)
+            self._finished = True
         self._dirty = False
+        self.save_error = None  # an earlier failed save is healed: everything is on disk now
         self.saves += 1

@@ -161,3 +161,32 @@ def test_held_text_is_not_saved_until_released_but_never_lost(store):
     w.finish("cancelled")  # finishing keeps everything received
     m = store.get_message(a.id)
     assert (m.content, m.reasoning) == ("shown. not shown yet held at the end", "r")
+
+
+def test_a_timer_save_that_lands_after_finish_does_not_cut_the_reply(store):
+    c = store.create_conversation()
+    a = store.add_message(c.id, "assistant", status="streaming")
+    w = StreamingWriter(store, a.id, interval=0.0, timer=False)
+    w.append_content("shown. ")
+    w.append_content("held at the end", hold=True)  # e.g. the display raised before release
+    w.finish("cancelled")
+    # The timer thread had passed its "unsaved text?" check just before finish() and now gets
+    # the save lock: what it holds is the released prefix only.
+    w.save()
+    m = store.get_message(a.id)
+    assert (m.content, m.status) == ("shown. held at the end", "cancelled")
+
+
+def test_a_failed_save_healed_by_the_final_one_is_not_reported(store):
+    c = store.create_conversation()
+    a = store.add_message(c.id, "assistant", status="streaming")
+    w = StreamingWriter(store, a.id, interval=0.0, timer=False)
+    pages = store.execute_raw("PRAGMA page_count")[0][0]
+    store.execute_raw(f"PRAGMA max_page_count = {pages}")  # the disk is "full" for a moment
+    w.append_content("x" * 200_000)
+    assert isinstance(w.save_error, DiskFullError)
+    store.execute_raw("PRAGMA max_page_count = 1073741823")  # space freed
+    w.finish("done")
+    assert _saved(store, a.id) == w.content
+    # app.chat reports save_error to the user ("the reply was not fully saved", exit 1).
+    assert w.save_error is None
