@@ -242,12 +242,23 @@ class SearchDelegate(QStyledItemDelegate):
     def _doc(self, option: QStyleOptionViewItem, index: _Index) -> QTextDocument:
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
-        title = html.escape(str(index.data(Qt.ItemDataRole.DisplayRole)), quote=False)
+        # The view's width, not option.rect's: the list asks sizeHint with a rect that is not
+        # the row's, and rows measured at another width overlapped when painted.
+        view = option.widget
+        full = view.viewport().width() if isinstance(view, QAbstractItemView) else 0
+        width = max(50, (full or option.rect.width()) - 32)
+        # The title on one line (elided, as in the chat list): wrapped, a long title and its
+        # snippet outgrew the row and were painted over the next result.
+        bold = QFont(option.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        title = QFontMetrics(bold).elidedText(
+            str(index.data(Qt.ItemDataRole.DisplayRole)), Qt.TextElideMode.ElideRight, width - 4
+        )
         doc.setHtml(
-            f"<div style='font-weight:600'>{title}</div>"
+            f"<div style='font-weight:600'>{html.escape(title, quote=False)}</div>"
             f"<div style='color:{self.muted}'>{index.data(SnippetRole)}</div>"
         )
-        doc.setTextWidth(max(50, option.rect.width() - 32))
+        doc.setTextWidth(width)
         return doc
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -259,6 +270,7 @@ class SearchDelegate(QStyledItemDelegate):
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         doc = self._doc(option, index)
         painter.save()
+        painter.setClipRect(option.rect)  # never over the next result
         painter.translate(option.rect.left() + 16, option.rect.top() + 6)
         doc.drawContents(painter)
         painter.restore()
@@ -329,6 +341,7 @@ class Sidebar(QFrame):
         self._search_delegate = SearchDelegate(muted)
         self.results.setItemDelegate(self._search_delegate)
         self.results.setWordWrap(True)
+        self.results.setResizeMode(QListView.ResizeMode.Adjust)  # re-measure rows on resize
         self.results.clicked.connect(self._hit)
         self.results.activated.connect(self._hit)
         self.results.hide()

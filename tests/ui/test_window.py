@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QLabel, QStyleOptionViewItem
 
 from app.store import Store
 from app.ui.chat_view import MessageData, RichLabel
@@ -84,6 +84,31 @@ def test_search_opens_the_chat_at_the_message(qtbot, store, make_window) -> None
     win.sidebar.search.setFocus()
     qtbot.keyClick(win.sidebar.search, Qt.Key.Key_Escape)  # Esc clears the search
     assert win.sidebar.search.text() == "" and win.sidebar.list.isVisible()
+
+
+def test_search_results_do_not_overlap(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    # A long title wrapped to three lines plus its snippet outgrew the row: the text was painted
+    # over the next result. Each row must hold what it paints.
+    long_q = "How do I read a large CSV file in Python without running out of memory?"
+    _chat(store, long_q, (long_q, "Read it in pieces with csv.DictReader."))
+    _chat(store, "Another long question about CSV files and pandas chunks", ("csv chunks?", "Yes."))
+    win = make_window()
+    win.resize(1000, 700)
+    win.sidebar.search.setFocus()
+    qtbot.keyClicks(win.sidebar.search, "csv")
+    qtbot.waitUntil(lambda: win.sidebar.results_model.rowCount() >= 3, timeout=5000)
+    view = win.sidebar.results
+    previous_bottom = -1
+    for row in range(win.sidebar.results_model.rowCount()):
+        index = win.sidebar.results_model.index(row, 0)
+        opt = QStyleOptionViewItem()
+        opt.initFrom(view)
+        opt.widget = view
+        opt.rect = view.visualRect(index)
+        assert opt.rect.top() > previous_bottom, row
+        previous_bottom = opt.rect.bottom()
+        doc = view.itemDelegate()._doc(opt, index)
+        assert doc.size().height() + 6 <= opt.rect.height(), (row, doc.toPlainText())
 
 
 def test_delete_then_undo(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
