@@ -554,14 +554,33 @@ class SavedChat:
                 if args.system:
                     changes["instructions"] = args.system
                 store.update_settings(self.conversation_id, changes)
-            outcome = chat.run_turn(
-                store,
-                client,
-                self.conversation_id,
-                prompt,
-                sampling=self.sampling(args),
-                on_event=printer,
-            )
+            # As in run_turn: a first Ctrl-C only cancels, so the reply still ends with its done
+            # event (printed, and saved as cancelled with its stats). Without this handler the
+            # KeyboardInterrupt lands inside the engine stream, which then swallows that event.
+            interrupted = False
+
+            def on_sigint(_signum: int, _frame: Any) -> None:
+                nonlocal interrupted
+                if interrupted:
+                    raise KeyboardInterrupt
+                interrupted = True
+                client.cancel()
+
+            previous: Any = None
+            if threading.current_thread() is threading.main_thread():
+                previous = signal.signal(signal.SIGINT, on_sigint)
+            try:
+                outcome = chat.run_turn(
+                    store,
+                    client,
+                    self.conversation_id,
+                    prompt,
+                    sampling=self.sampling(args),
+                    on_event=printer,
+                )
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
         except StoreError as e:
             return fail(str(e), jsonl=args.jsonl, kind="store")
         if outcome.save_error is not None:
@@ -574,7 +593,7 @@ class SavedChat:
                 f"(hearth chat --conversation {outcome.conversation_id} ...){RESET}",
                 file=sys.stderr,
             )
-        if outcome.interrupted:
+        if outcome.interrupted or interrupted:
             return 130
         return 0 if outcome.ok and outcome.save_error is None else 1
 

@@ -140,3 +140,31 @@ def test_a_trashed_conversation_is_not_continued_silently(tiny_model, capsys):
     assert f"hearth history restore {cid}" in capsys.readouterr().err
     with Store.open() as s:
         assert [m.content for m in s.messages(cid)] == ["kept"]  # nothing added to the trash
+
+
+def test_ctrl_c_while_waiting_for_the_engine_still_ends_with_done_and_is_saved_cancelled(
+    tiny_model,
+):
+    import signal
+
+    # The process mostly waits for the engine's next frame: a Ctrl-C there must not swallow the
+    # reply's done event (the --jsonl contract) nor leave it saved as "interrupted".
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "chat", "--model", str(tiny_model), "--temperature",
+             "0", "--max-tokens", "100000", "--threads", "1", "--jsonl", "Talk"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for n, _line in enumerate(proc.stdout):
+            if n == 3:
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = [json.loads(line) for line in proc.stdout]
+        assert proc.wait(timeout=60) == 130
+        assert rest and rest[-1]["type"] == "done"
+        assert rest[-1]["stats"]["stop_reason"] == "cancelled"
+        with Store.open() as s:
+            assert s.active_path(s.latest_conversation().id)[-1].status == "cancelled"
