@@ -295,6 +295,7 @@ class Sidebar(QFrame):
         super().__init__()
         self.setObjectName("sidebar")
         self.store = store
+        self._open_id: int | None = None  # the chat the window shows (highlighted)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 12, 0, 8)
         lay.setSpacing(6)
@@ -392,6 +393,7 @@ class Sidebar(QFrame):
         self.select(select)
 
     def select(self, conversation_id: int | None) -> None:
+        self._open_id = conversation_id
         row = self.model.row_of(conversation_id) if conversation_id is not None else -1
         if row < 0:
             self.list.clearSelection()
@@ -437,6 +439,9 @@ class Sidebar(QFrame):
         idx = self.list.indexAt(pos)
         if idx.isValid():
             self.menu_for(idx.row()).exec(self.list.viewport().mapToGlobal(pos))
+            # The right-click highlighted the row it was on; the highlight belongs to the open
+            # chat (and Delete/F2 act on it), not to a row whose menu was dismissed.
+            self.select(self._open_id)
 
     # -- search -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QPushButton,
     QStackedWidget,
@@ -448,8 +449,17 @@ class MainWindow(QMainWindow):
         if self.store is None:
             return
         conv = self.store.get_conversation(conversation_id)
-        title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=conv.display_title)
-        if ok and title.strip():
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename chat")
+        dialog.setLabelText("Title:")
+        dialog.setTextValue(conv.display_title)
+        # Wide enough for a usual title: the default box showed only its last few words. (The
+        # dialog's layout overrides its own minimum width; its line edit's is kept.)
+        edit = dialog.findChild(QLineEdit)
+        if edit is not None:
+            edit.setMinimumWidth(420)
+        title = dialog.textValue() if dialog.exec() else ""
+        if title.strip():
             self.rename_conversation(conversation_id, title)
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:

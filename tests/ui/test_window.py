@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QLabel, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QStyleOptionViewItem
 
 from app.store import Store
 from app.ui.chat_view import MessageData, RichLabel
@@ -128,6 +128,41 @@ def test_delete_then_undo(qtbot, store, make_window) -> None:  # type: ignore[no
     assert win.conversation_id == doomed
     assert not win.info_bar.isVisible()
     assert keep in (c.id for c in store.list_conversations())
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")  # a popup on offscreen: raise, grab
+def test_a_dismissed_row_menu_leaves_the_open_chat_highlighted(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    other = _chat(store, "Other", ("a", "b"))
+    shown = _chat(store, "Shown", ("c", "d"))
+    win = make_window()
+    win.open_conversation(shown)
+    view = win.sidebar.list
+    rect = view.visualRect(win.sidebar.model.index(win.sidebar.model.row_of(other), 0))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.RightButton, pos=rect.center())
+    assert win.sidebar._current_id() == other  # the right-click moved the highlight
+    QTimer.singleShot(0, lambda: QApplication.activePopupWidget().close())
+    win.sidebar._menu(rect.center())  # menu shown, then dismissed
+    assert win.sidebar._current_id() == shown
+    assert store.get_conversation(other).title == "Other"
+
+
+def test_rename_dialog_shows_the_whole_title(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    title = "Plan a three-day trip to Lisbon in May"
+    cid = _chat(store, title, ("a", "b"))
+    win = make_window()
+    seen: list[bool] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        edit = dialog.findChild(QLineEdit)
+        seen.append(edit.fontMetrics().horizontalAdvance(title) < edit.width() - 12)
+        edit.setText("Lisbon in May")
+        dialog.accept()
+
+    QTimer.singleShot(0, answer)
+    win.ask_rename(cid)
+    assert seen == [True]
+    assert store.get_conversation(cid).title == "Lisbon in May"
 
 
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
