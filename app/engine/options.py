@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -44,5 +45,21 @@ class SamplingOptions:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SamplingOptions:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**known)
+        """A value that is not a finite number of the right kind keeps its default: a chat's
+        stored settings may come from an imported or hand-edited file, and a string here would
+        otherwise fail deep in the engine ("'<' not supported between 'int' and 'str'")."""
+        out = cls()
+        for name, kind in (
+            ("temperature", float),
+            ("top_p", float),
+            ("top_k", int),
+            ("max_tokens", int),
+            ("seed", int),
+        ):
+            value = d.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if not math.isfinite(value) or (kind is int and not float(value).is_integer()):
+                continue
+            setattr(out, name, kind(value))
+        return out
