@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self._worker_thread: WorkerThread | None = None
         self._streaming: MessageWidget | None = None
         self._last_deleted: int | None = None
+        self._reopen_after_undo = False  # the deleted chat was the open one
         self.last_stats: dict[str, Any] = {}
         # Testing/screenshot aid: called with each GenerateRequest before it is sent (e.g. to
         # set ``script`` for an exact reply, or ``suppress_stop``).
@@ -498,6 +499,9 @@ class MainWindow(QMainWindow):
             self._show_store_error(exc)
             return
         self._last_deleted = conversation_id
+        # Undo reopens the chat only if it was the open one; otherwise the user stays where
+        # they are (Undo used to switch them to the restored chat).
+        self._reopen_after_undo = conversation_id == self.conversation_id
         if conversation_id == self.conversation_id:
             self.new_chat()
         self.sidebar.reload(select=self.conversation_id)
@@ -522,8 +526,11 @@ class MainWindow(QMainWindow):
         except StoreError as exc:
             self._show_store_error(exc)
             return
-        self.sidebar.reload()
-        self.open_conversation(cid)
+        if self._reopen_after_undo:
+            self.sidebar.reload()
+            self.open_conversation(cid)
+        else:
+            self.sidebar.reload(select=self.conversation_id)
 
     def ask_export(self, conversation_id: int, fmt: str) -> None:
         if self.store is None:

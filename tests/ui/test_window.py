@@ -165,6 +165,20 @@ def test_rename_dialog_shows_the_whole_title(qtbot, store, make_window) -> None:
     assert store.get_conversation(cid).title == "Lisbon in May"
 
 
+def test_undo_delete_of_another_chat_stays_on_the_open_one(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    other = _chat(store, "Other", ("a", "b"))
+    shown = _chat(store, "Shown", ("c", "d"))
+    win = make_window()
+    win.open_conversation(shown)
+    win.delete_conversation(other)
+    assert win.conversation_id == shown
+    win.info_bar.buttons["Undo"].click()
+    assert not store.get_conversation(other).trashed
+    assert win.conversation_id == shown  # not switched to the restored chat
+    assert win.sidebar._current_id() == shown
+    assert win.sidebar.model.rowCount() == 2
+
+
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Export me", ("Question?", "**Answer**."))
     win = make_window()
