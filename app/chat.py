@@ -103,7 +103,8 @@ def harmony_history(path: list[StoredMessage]) -> list[Message]:
             if m.reasoning:
                 out.append(Message("assistant", m.reasoning, channel="analysis"))
             for call in m.tool_calls or []:
-                if call.get("name"):
+                # Not a call object (an old import let anything in): left out, not a crash.
+                if isinstance(call, dict) and call.get("name"):
                     out.append(
                         Message(
                             "assistant",

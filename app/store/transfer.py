@@ -204,6 +204,10 @@ def validate(data: Any) -> dict[str, Any]:
         if status not in STATUSES:
             raise _bad(f"message {i + 1} has an unknown status {status!r}")
         created = _time(m, "created_at", now)
+        calls = _json_obj(m, "tool_calls", list)
+        if calls is not None and not all(isinstance(c, dict) for c in calls):
+            # Each later turn of the chat (and its Markdown export) reads calls as objects.
+            raise _bad(f"message {i + 1} has a tool call that is not a JSON object")
         out.append(
             {
                 "id": mid,
@@ -212,7 +216,7 @@ def validate(data: Any) -> dict[str, Any]:
                 "name": _text(m, "name", optional=True),
                 "content": _text(m, "content"),
                 "reasoning": _text(m, "reasoning"),
-                "tool_calls": _json_obj(m, "tool_calls", list),
+                "tool_calls": calls,
                 "model": _text(m, "model", optional=True),
                 # Nothing is streaming into an imported chat.
                 "status": "interrupted" if status == "streaming" else status,

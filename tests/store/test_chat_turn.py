@@ -223,3 +223,18 @@ def test_store_reopened_sees_finished_turns(engine, db_path):
         scripted(s, engine, c.id, "persist me", reply="Persisted.")
     with Store.open(db_path) as s:
         assert [m.status for m in s.active_path(c.id)] == ["done", "done"]
+
+
+def test_history_leaves_out_stored_tool_calls_that_are_not_objects() -> None:
+    # What an import before validation let in: a turn in that chat must not crash.
+    reply = StoredMessage(
+        id=2, conversation_id=1, parent_id=1, role="assistant", content="ok",
+        tool_calls=["junk", {"name": "functions.f", "arguments": "{}"}],
+    )  # fmt: skip
+    user = StoredMessage(id=1, conversation_id=1, parent_id=None, role="user", content="q")
+    assert harmony_history([user, reply]) == [
+        Message("user", "q"),
+        Message("assistant", "{}", channel="commentary", recipient="functions.f",
+                content_type="json"),
+        Message("assistant", "ok", channel="final"),
+    ]  # fmt: skip

@@ -149,3 +149,14 @@ def test_hostile_imports_only_raise_import_errors(store, conv, msgs):
     except ImportFormatError:
         return
     assert len(store.messages(cid)) == len(msgs)
+
+
+def test_a_tool_call_that_is_not_an_object_is_refused_on_import(store):
+    c = store.create_conversation()
+    store.add_message(c.id, "user", "q")
+    data = export_json(store, c.id)
+    data["messages"][0]["tool_calls"] = ["not a call"]
+    # Imported, it crashed every later turn of the chat and its Markdown export (AttributeError).
+    with pytest.raises(ImportFormatError, match="tool call that is not a JSON object"):
+        import_json_text(store, json.dumps(data))
+    assert len(store.list_conversations()) == 1
