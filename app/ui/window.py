@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -58,6 +58,39 @@ UNDO_SECONDS = 10
 
 def model_manager_available() -> bool:
     return importlib.util.find_spec("app.ui.models") is not None
+
+
+class ElidedLabel(QLabel):
+    """One line that shortens itself with "…" to the room it has: a plain label would not
+    shrink below its text, so a long chat title ran under the Chat settings button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()  # the theme's font is wider or narrower
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width())
+        super().setText(shown)
 
 
 class Banner(QFrame):
@@ -274,7 +307,7 @@ class MainWindow(QMainWindow):
         col.setSpacing(0)
         header = QHBoxLayout()
         header.setContentsMargins(20, 10, 12, 6)
-        self.title_label = QLabel()
+        self.title_label = ElidedLabel()
         self.title_label.setObjectName("panelTitle")
         self.settings_button = QPushButton("Chat settings")
         self.settings_button.setToolTip("Reasoning effort, instructions, sampling (Ctrl+,)")

@@ -179,6 +179,21 @@ def test_undo_delete_of_another_chat_stays_on_the_open_one(qtbot, store, make_wi
     assert win.sidebar.model.rowCount() == 2
 
 
+def test_a_long_title_leaves_room_for_chat_settings(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    title = "How do I read a large CSV file in Python without running out of memory?"
+    cid = _chat(store, title, ("q", "a"))
+    win = make_window()
+    win.open_conversation(cid)
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() == 800)
+    label, button = win.title_label, win.settings_button
+    assert label.geometry().right() < button.geometry().left()
+    assert button.geometry().right() <= button.parentWidget().width()
+    assert label.text() == win.store.get_conversation(cid).display_title  # the full title
+    shown = QLabel.text(label)
+    assert shown.endswith("…") and label.fontMetrics().horizontalAdvance(shown) <= label.width()
+
+
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Export me", ("Question?", "**Answer**."))
     win = make_window()
