@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
@@ -66,6 +66,27 @@ def _action(text: str, tip: str) -> QToolButton:
     b.setCursor(Qt.CursorShape.PointingHandCursor)
     b.setAutoRaise(True)
     return b
+
+
+class Bubble(QLabel):
+    """The user's message: as wide as its longest line (up to its maximum) when there is room,
+    narrower and wrapped when there is not. (A minimum width of the longest line pushed the
+    bubble past the column's edge in a small window, its text cut off.)"""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.fit_width = 0  # the longest line, with the margins
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self.fit_width <= 0:
+            return hint
+        w = min(self.maximumWidth(), self.fit_width)
+        return QSize(w, self.heightForWidth(w))
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), 120), hint.height())
 
 
 class RichLabel(QLabel):
@@ -414,7 +435,7 @@ class MessageWidget(QFrame):
         outer.setSpacing(6)
         self.thinking: ThinkingSection | None = None
         self.markdown: MarkdownView | None = None
-        self.bubble: QLabel | None = None
+        self.bubble: Bubble | None = None
         self._editor: QWidget | None = None
         self._edit_box: QPlainTextEdit | None = None
         self.status_label = QLabel()
@@ -426,7 +447,7 @@ class MessageWidget(QFrame):
             row = QHBoxLayout()
             row.setContentsMargins(0, 0, 0, 0)
             row.addStretch(1)
-            self.bubble = QLabel(data.content)
+            self.bubble = Bubble(data.content)
             self.bubble.setObjectName("userBubble")
             self.bubble.setTextFormat(Qt.TextFormat.PlainText)
             self.bubble.setWordWrap(True)
@@ -501,9 +522,8 @@ class MessageWidget(QFrame):
             (fm.horizontalAdvance(line) for line in self.data.content.split("\n")), default=0
         )
         m = self.bubble.contentsMargins()
-        self.bubble.setMinimumWidth(
-            min(self.bubble.maximumWidth(), longest + m.left() + m.right() + 8)
-        )
+        self.bubble.fit_width = longest + m.left() + m.right() + 8
+        self.bubble.updateGeometry()
 
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self.data.content)

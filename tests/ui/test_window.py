@@ -194,6 +194,22 @@ def test_a_long_title_leaves_room_for_chat_settings(qtbot, store, make_window) -
     assert shown.endswith("…") and label.fontMetrics().horizontalAdvance(shown) <= label.width()
 
 
+def test_a_long_user_message_fits_a_small_window(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    question = "How do I read a large CSV file in Python without running out of memory?"
+    cid = _chat(store, "CSV", (question, "In pieces."))
+    win = make_window()
+    win.resize(1300, 800)
+    win.open_conversation(cid)
+    bubble = win.chat.widgets[0].bubble
+    qtbot.waitUntil(lambda: win.width() == 1300)
+    assert bubble.height() < 2.5 * bubble.fontMetrics().height() + 18  # one line: room enough
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() == 800)
+    qtbot.waitUntil(lambda: bubble.height() > 2.5 * bubble.fontMetrics().height())  # wrapped
+    right = bubble.mapTo(win.chat.viewport(), bubble.rect().topRight()).x()
+    assert right < win.chat.viewport().width()  # not cut off at the column's edge
+
+
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Export me", ("Question?", "**Answer**."))
     win = make_window()
