@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.ui.markdown import IncrementalMarkdown, MarkdownColors, Segment, render_document
 
 SAFE_SCHEMES = ("http", "https", "mailto")
+SETTLE_MS = 400  # after a chat is shown, how long its end is kept in view as its layout settles
 COLUMN_WIDTH = 820  # the reading column; wider windows get margins, like every chat app
 FIRST_RENDER = 60  # messages rendered when a chat opens; older ones on request
 
@@ -699,6 +700,7 @@ class ChatView(QScrollArea):
         self._start = self._end = 0
         self._follow = True
         self.streaming = False  # set by the window while a reply streams: follow it
+        self._settling = False  # a chat was just shown: follow its layout to the end
         self.verticalScrollBar().rangeChanged.connect(self._on_range)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
 
@@ -726,8 +728,12 @@ class ChatView(QScrollArea):
         self._follow = True
         self._fit_inner()
         self.scroll_to_bottom()
-        # Once more after the first layout pass (wrapped text settles its height there).
+        # Wrapped text and code blocks settle their heights over a few layout passes after
+        # this; keep the end in view through them (a chat opened in a small window showed its
+        # top: the bottom had been taken before the content grew).
+        self._settling = True
         QTimer.singleShot(0, self, self.scroll_to_bottom)
+        QTimer.singleShot(SETTLE_MS, self, self._settled)
 
     def _build_window(self, messages: list[MessageData], start: int, end: int) -> None:
         self.clear()
@@ -845,10 +851,18 @@ class ChatView(QScrollArea):
             self._fit_inner()
             self.scroll_to_bottom()
 
+    def _settled(self) -> None:
+        self._settling = False
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
+            self._settling = False  # the user took over
+        return super().viewportEvent(event)
+
     def _on_range(self, _min: int, _max: int) -> None:
-        # Follow a streaming reply while the user is at the bottom; otherwise (expanding a
-        # thinking section, say) never yank the view.
-        if self._follow and self.streaming:
+        # Follow a streaming reply (or a chat just opened) while the user is at the bottom;
+        # otherwise (expanding a thinking section, say) never yank the view.
+        if self._follow and (self.streaming or self._settling):
             self.scroll_to_bottom()
 
     def _on_scroll(self, value: int) -> None:

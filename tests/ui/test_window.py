@@ -210,6 +210,27 @@ def test_a_long_user_message_fits_a_small_window(qtbot, store, make_window) -> N
     assert right < win.chat.viewport().width()  # not cut off at the column's edge
 
 
+def test_a_chat_opens_at_its_end_in_a_small_window(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    code = "```python\n" + "\n".join(f"x{i} = {i}  # a line of code" for i in range(12)) + "\n```"
+    answer = "Read it **in pieces** instead of all at once. " * 6 + "\n\n" + code + "\n\nThe end."
+    question = "How do I read a large CSV file in Python without running out of memory?"
+    cid = _chat(store, "CSV", (question, answer), (question, answer))
+    other = _chat(store, "Other", ("a", "b"))
+    win = make_window()
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() == 800)
+    win.open_conversation(other)
+    win.open_conversation(cid)
+    bar = win.chat.verticalScrollBar()
+    last = win.chat.widgets[-1]
+
+    def at_end() -> bool:
+        bottom = last.mapTo(win.chat.viewport(), last.rect().bottomLeft()).y()
+        return bar.maximum() > 0 and bar.value() == bar.maximum() and bottom <= bar.pageStep() + 20
+
+    qtbot.waitUntil(at_end, timeout=3000)
+
+
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Export me", ("Question?", "**Answer**."))
     win = make_window()
