@@ -485,6 +485,9 @@ class MessageWidget(QFrame):
         self.regen_button.clicked.connect(lambda: self.regenerateRequested.emit(self.data.id))
         self.stats_label = QLabel()
         self.stats_label.setObjectName("statusNote")
+        # Wraps in a narrow column (a small window with the settings open) instead of being
+        # cut off at the edge.
+        self.stats_label.setWordWrap(True)
         if data.role == "user":
             actions.addStretch(1)
             actions.addWidget(self.nav)
@@ -496,8 +499,7 @@ class MessageWidget(QFrame):
             actions.addWidget(self.copy_button)
             actions.addWidget(self.regen_button)
             actions.addSpacing(8)
-            actions.addWidget(self.stats_label)
-            actions.addStretch(1)
+            actions.addWidget(self.stats_label, 1)
             self.edit_button.hide()
         self.actions_row = QWidget()
         self.actions_row.setLayout(actions)

@@ -407,3 +407,26 @@ def test_a_damaged_database_can_be_moved_aside_from_the_window(qtbot, hearth_hom
         assert win.sidebar.model.rowCount() == 1 and c.id == 1
     finally:
         win.shutdown()
+
+
+def test_reply_stats_wrap_in_a_narrow_column(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    c = store.create_conversation("Stats")
+    store.add_message(c.id, "user", "q")
+    stats = {"generated_tokens": 412, "generation_tps": 2045.5, "ttft_s": 0.02}
+    store.add_message(c.id, "assistant", "a", stats=stats)
+    win = make_window()
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() == 800)
+    win.open_conversation(c.id)
+    reply = win.chat.widgets[-1]
+    label = reply.stats_label
+    assert "first token 0.02 s" in label.text()
+    # A narrow column: the stats must stay whole inside the row (wrapped), not cut off.
+    win.chat.resize(360, win.chat.height())
+    qtbot.waitUntil(lambda: reply.width() < 330)
+    right = label.mapTo(reply, label.rect().topRight()).x()
+    assert right <= reply.width()
+    needed = label.fontMetrics().boundingRect(
+        0, 0, label.width(), 1000, Qt.TextFlag.TextWordWrap, label.text()
+    )
+    assert needed.width() <= label.width() and needed.height() <= label.height()
