@@ -822,7 +822,14 @@ class ChatView(QScrollArea):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        if self._follow and event.oldSize().width() != event.size().width():
+            # Rewrapped text changes the height: a reader at the end stays at the end (opening
+            # the settings panel left them in the middle of the chat).
+            self._settling = True
+            QTimer.singleShot(SETTLE_MS, self, self._settled)
         self._fit_inner()
+        if self._follow:
+            self.scroll_to_bottom()
 
     def _fit_inner(self) -> None:
         width = self.viewport().width()

@@ -430,3 +430,24 @@ def test_reply_stats_wrap_in_a_narrow_column(qtbot, store, make_window) -> None:
         0, 0, label.width(), 1000, Qt.TextFlag.TextWordWrap, label.text()
     )
     assert needed.width() <= label.width() and needed.height() <= label.height()
+
+
+def test_the_end_stays_in_view_when_the_settings_open(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    answer = "Read it **in pieces** instead of all at once, row by row. " * 40
+    cid = _chat(store, "Long", *[("A question about reading files", answer)] * 3)
+    win = make_window()
+    win.resize(1000, 650)
+    qtbot.waitUntil(lambda: win.width() == 1000)
+    win.open_conversation(cid)
+    bar = win.chat.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    win.chat._settled()  # the opening's settling is over: this is about the resize alone
+    win.toggle_settings()
+    assert win.settings.isVisible()
+    last = win.chat.widgets[-1]
+
+    def at_end() -> bool:
+        bottom = last.mapTo(win.chat.viewport(), last.rect().bottomLeft()).y()
+        return bar.value() == bar.maximum() and bottom <= win.chat.viewport().height() + 20
+
+    qtbot.waitUntil(at_end, timeout=3000)
