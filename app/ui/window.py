@@ -568,8 +568,10 @@ class MainWindow(QMainWindow):
     def ask_export(self, conversation_id: int, fmt: str) -> None:
         if self.store is None:
             return
-        title = self.store.get_conversation(conversation_id).display_title
-        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip() or "chat"
+        # A shortened title ends in "…": left out, not turned into "running_.md".
+        title = self.store.get_conversation(conversation_id).display_title.replace("…", "")
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title)
+        safe = safe.strip(" _") or "chat"
         ext = "md" if fmt == "md" else "json"
         filt = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(

@@ -451,3 +451,19 @@ def test_the_end_stays_in_view_when_the_settings_open(qtbot, store, make_window)
         return bar.value() == bar.maximum() and bottom <= win.chat.viewport().height() + 20
 
     qtbot.waitUntil(at_end, timeout=3000)
+
+
+def test_export_suggests_a_clean_file_name(store, make_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    cid = _chat(store, "How do I read a large CSV file in Python without running…", ("q", "a"))
+    win = make_window()
+    offered: list[str] = []
+
+    def fake_save(_parent, _caption, path, _filter):  # type: ignore[no-untyped-def]
+        offered.append(Path(path).name)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
+    win.ask_export(cid, "md")
+    assert offered == ["How do I read a large CSV file in Python without running.md"]
