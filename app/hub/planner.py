@@ -100,11 +100,11 @@ class LoadPlan:
         parts = []
         if self.gpu_bytes:
             parts.append(
-                f"{fmt.size(self.gpu_bytes)} of {fmt.size(self.gpu_budget)} GPU memory "
+                f"{fmt.size(self.gpu_bytes)} of {fmt.size(self.gpu_budget)} usable GPU memory "
                 f"({fmt.size(self.gpu_headroom)} to spare)"
             )
         parts.append(
-            f"{fmt.size(self.ram_bytes)} of {fmt.size(self.ram_budget)} RAM "
+            f"{fmt.size(self.ram_bytes)} of {fmt.size(self.ram_budget)} usable RAM "
             f"({fmt.size(self.ram_headroom)} to spare)"
         )
         return f"{self.label[0].upper()}{self.label[1:]}: {', '.join(parts)}; {ctx}."

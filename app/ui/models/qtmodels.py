@@ -96,7 +96,7 @@ class CatalogModel(_Table):
     def _cell(self, e: CatalogEntry, column: int, role: int) -> Any:
         p = self._plans[e.id]
         if role == Qt.ItemDataRole.DisplayRole:
-            title = f"{e.title}  (recommended)" if e.recommended else e.title
+            title = f"{e.title} (recommended)" if e.recommended else e.title
             return (title, fmt.size(e.size), fmt.size(e.memory_needed), p.label)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e.description}\n\n{p.summary}" if column != 3 else p.summary
