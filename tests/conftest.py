@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from app.store import Store
 
 # Qt and Hugging Face read these at import time: set them before anything imports them.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,3 +34,23 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.helpers.tinymodel import write_tiny_gptoss
 
     return write_tiny_gptoss(tmp_path_factory.mktemp("models") / "tiny-gpt-oss.gguf")
+
+
+@pytest.fixture(scope="session")
+def long_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with a long context, so a reply streams for seconds (stop, kill, overflow)."""
+    from tests.helpers.tinymodel import write_tiny_gptoss
+
+    return write_tiny_gptoss(
+        tmp_path_factory.mktemp("models-long") / "tiny-long.gguf", context_length=65536
+    )
+
+
+@pytest.fixture
+def store(hearth_home: Path) -> Iterator[Store]:
+    """The real store in this test's HEARTH_HOME (tests/store has its own, on a given path)."""
+    from app.store import Store
+
+    s = Store.open()
+    yield s
+    s.close()

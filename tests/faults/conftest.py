@@ -49,23 +49,6 @@ def run_python(code: str, *args: str, unprivileged_: bool = True, timeout: float
     return res.stdout
 
 
-@pytest.fixture(scope="module")
-def long_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with a long context, so a reply streams for seconds."""
-    from tests.helpers.tinymodel import write_tiny_gptoss
-
-    return write_tiny_gptoss(
-        tmp_path_factory.mktemp("faults-long") / "tiny-long.gguf", context_length=65536
-    )
-
-
-@pytest.fixture
-def store(hearth_home: Path) -> Iterator[Store]:
-    s = Store.open()
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def window(qtbot, store: Store) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """The real main window (offscreen) over the real store; shut down and checked at the end."""

@@ -32,23 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))
 
 
-@pytest.fixture(scope="session")
-def long_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with a long context, so a reply can run for a few seconds (stop, kill)."""
-    from tests.helpers.tinymodel import write_tiny_gptoss
-
-    return write_tiny_gptoss(
-        tmp_path_factory.mktemp("long") / "tiny-long.gguf", context_length=65536
-    )
-
-
-@pytest.fixture
-def store(hearth_home: Path) -> Iterator[Store]:
-    s = Store.open()
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def make_window(qtbot, store: Store) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
     """Build the real main window (offscreen); shut down at the end, checking no thread is left."""
