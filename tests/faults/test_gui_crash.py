@@ -24,14 +24,14 @@ from typing import Any
 
 import pytest
 
-from app.store import SAVE_INTERVAL, Store
+from app.store import Store
 from tests.faults.gui_driver import WORDS
+from tests.helpers.crash import check_recent_text_saved, children, wait_gone
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 20
-SLACK = 0.25  # scheduling slack on a loaded 2-core machine, on top of the save interval
 REPLY = "".join(w.replace("Ġ", " ") for w in WORDS) * 15000
 THINKING = "".join(w.replace("Ġ", " ") for w in WORDS) * 5000
 
@@ -46,13 +46,6 @@ def _app(model: Path, prompt: str, thinking: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
@@ -74,7 +67,7 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
             assert "error" not in ev, f"trial {trial}: {ev['error']}"
             timeline.append((ev["t"], ev["c"], ev["r"]))
             if len(timeline) == 1:
-                hosts = _children(proc.pid)
+                hosts = children(proc.pid)
             if len(timeline) > extra:
                 break
         t_kill = time.monotonic()
@@ -86,11 +79,8 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
         proc.wait()
     assert timeline, f"trial {trial}: the app never showed the reply streaming"
     assert hosts, f"trial {trial}: no engine host beside the window"
-    _wait_gone(hosts)
     for host in hosts:
-        assert not Path(f"/proc/{host}/status").exists() or _zombie(host), (
-            f"trial {trial}: engine host {host} outlived the app"
-        )
+        assert wait_gone(host), f"trial {trial}: engine host {host} outlived the app"
 
     with Store.open() as store:
         assert store.execute_raw("PRAGMA integrity_check")[0][0] == "ok", f"trial {trial}"
@@ -105,37 +95,13 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, Any]:
         assert REPLY.startswith(reply.content), f"trial {trial}: saved text is not the reply's"
         assert THINKING.startswith(reply.reasoning), f"trial {trial}: saved thinking differs"
         assert len(reply.reasoning) <= thinking * 6
-        cutoff = t_kill - SAVE_INTERVAL - SLACK
-        must = [(c, r) for t, c, r in timeline if t <= cutoff]
-        if must:
-            c_need, r_need = must[-1]
-            assert len(reply.content) >= c_need and len(reply.reasoning) >= r_need, (
-                f"trial {trial}: lost more than {SAVE_INTERVAL + SLACK:.2f} s of shown text "
-                f"(saved {len(reply.content)}+{len(reply.reasoning)} chars, "
-                f"shown {c_need}+{r_need} by then)"
-            )
-        unsaved = [t for t, c, r in timeline if c > len(reply.content) or r > len(reply.reasoning)]
-        lag = t_kill - min(unsaved) if unsaved else 0.0
+        lag = check_recent_text_saved(reply, timeline, t_kill, trial, shown="shown")
     return {
         "start": start,
         "lag_s": lag,
         "in_thinking": bool(thinking) and not reply.content,
         "saved": len(reply.content) + len(reply.reasoning),
     }
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return True
-
-
-def _wait_gone(pids: list[int], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    for pid in pids:
-        while Path(f"/proc/{pid}").exists() and not _zombie(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
 
 
 def test_sigkill_of_the_gui_mid_reply_keeps_every_chat(long_model: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import select
 import signal
 import subprocess
 import sys
@@ -21,34 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from app.store import SAVE_INTERVAL, Store
+from app.store import Store
+from tests.helpers.crash import check_recent_text_saved, children, wait_gone
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
 
 TRIALS = 20
-# Scheduling slack on a loaded 2-core machine, on top of the save interval.
-SLACK = 0.25
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(x) for x in text.split()]
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    if not hasattr(os, "pidfd_open"):  # Linux only; elsewhere _children() found none anyway
-        return True
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
 
 
 def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, float]:
@@ -92,7 +69,7 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, float]:
             timeline.append((time.monotonic(), len(content), len(reasoning)))
             text_events += 1
             if text_events == 1:
-                hosts = _children(proc.pid)
+                hosts = children(proc.pid)
             if text_events > extra:
                 break
         t_kill = time.monotonic()
@@ -113,7 +90,7 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, float]:
             reasoning += ev["text"]
     # The engine host notices its parent is gone and exits.
     for host in hosts:
-        if not _wait_gone(host, 15):
+        if not wait_gone(host, 15):
             os.kill(host, signal.SIGKILL)
             raise AssertionError(f"trial {trial}: engine host {host} outlived the killed CLI")
 
@@ -129,17 +106,7 @@ def _trial(model: Path, rng: random.Random, trial: int) -> dict[str, float]:
         assert content.startswith(reply.content), f"trial {trial}: saved text is not a prefix"
         assert reasoning.startswith(reply.reasoning), f"trial {trial}"
         # Everything printed more than ~250 ms before the kill is on disk.
-        cutoff = t_kill - SAVE_INTERVAL - SLACK
-        must = [(c, r) for t, c, r in timeline if t <= cutoff]
-        if must:
-            c_need, r_need = must[-1]
-            assert len(reply.content) >= c_need and len(reply.reasoning) >= r_need, (
-                f"trial {trial}: lost more than {SAVE_INTERVAL + SLACK:.2f} s of text "
-                f"(saved {len(reply.content)} chars, printed {c_need} by then)"
-            )
-        # Age at the kill of the oldest text not on disk (0 if all of it was saved).
-        unsaved = [t for t, c, r in timeline if c > len(reply.content) or r > len(reply.reasoning)]
-        lag = t_kill - min(unsaved) if unsaved else 0.0
+        lag = check_recent_text_saved(reply, timeline, t_kill, trial, shown="printed")
         return {"lag_s": lag, "saved": len(reply.content), "printed": len(content)}
 
 
