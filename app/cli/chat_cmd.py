@@ -316,21 +316,6 @@ def one_line_errors(p: argparse.ArgumentParser) -> None:
     p.error = error  # type: ignore[method-assign]
 
 
-def sampling_from_args(args: argparse.Namespace) -> SamplingOptions:
-    s = SamplingOptions()
-    if args.temperature is not None:
-        s.temperature = args.temperature
-    if args.top_p is not None:
-        s.top_p = args.top_p
-    if args.top_k is not None:
-        s.top_k = args.top_k
-    if args.max_tokens is not None:
-        s.max_tokens = args.max_tokens
-    if args.seed is not None:
-        s.seed = args.seed
-    return s
-
-
 def load_options_from_args(args: argparse.Namespace) -> LoadOptions:
     """The context defaults to 8k tokens, or the model's own maximum if that is smaller."""
     from app.engine.gguf_info import inspect_gguf

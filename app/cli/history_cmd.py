@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,8 @@ from app.store import (
     Conversation,
     Store,
     StoreError,
-    export_json_text,
-    export_markdown,
+    export_text,
+    export_to_file,
     import_file,
 )
 
@@ -217,34 +215,16 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an existing file is never left half-written."""
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _export(args: argparse.Namespace) -> int:
+    fmt = "json" if args.format == "json" else "md"
     try:
         with _open(write=False) as store:
-            text = (
-                export_json_text(store, args.id)
-                if args.format == "json"
-                else export_markdown(store, args.id)
-            )
+            if args.output is None:
+                sys.stdout.write(export_text(store, args.id, fmt))
+                return 0
+            export_to_file(store, args.id, args.output, fmt)
     except StoreError as exc:
         return _fail(exc)
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        _write_atomically(args.output, text)
     except OSError as exc:
         print(
             f"hearth history: cannot write {args.output}: {exc.strerror}. "

@@ -26,6 +26,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
 
+from app.engine.errors import EngineError
 from app.engine.events import DoneEvent, EngineEvent, ErrorEvent, ModelInfo, event_from_dict
 from app.engine.gguf_info import GGUFError, inspect_gguf
 from app.engine.options import LoadOptions
@@ -34,15 +35,6 @@ from app.engine.protocol import GenerateRequest, encode_frame, read_frame
 __all__ = ["EngineClient", "EngineError", "GenerateRequest", "host_command"]
 
 _EOF: dict[str, Any] = {"type": "__eof__"}
-
-
-class EngineError(Exception):
-    """The engine could not do what was asked. ``kind`` for code, ``message`` for people."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 def host_command() -> list[str]:

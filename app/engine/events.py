@@ -5,7 +5,8 @@ same dictionaries travel over the engine host's pipe and are what ``hearth chat 
 
 Types: ``reasoning`` / ``content`` / ``preamble`` (text deltas of the analysis, final and
 commentary-without-recipient channels), ``tool_call`` (recipient, arguments, constrain, channel),
-``trimmed`` (oldest turns left out so the prompt fits the context), ``done`` (the stats; always
+``prefill`` (progress through a long prompt), ``trimmed`` (oldest turns left out so the prompt
+fits the context), ``done`` (the stats; always
 the last event of a reply that did not fail), ``error`` (kind + a sentence for the user; last).
 """
 
@@ -109,6 +110,16 @@ class ToolCallEvent(EngineEvent):
 
 
 @dataclass
+class PrefillEvent(EngineEvent):
+    """Progress through a long prompt (more than one 512-token chunk to evaluate): sent before
+    each chunk, so a reader can show "Reading the chat… 40 %"."""
+
+    type: ClassVar[str] = "prefill"
+    evaluated: int = 0  # prompt tokens evaluated so far in this reply (not counting the cache)
+    total: int = 0  # prompt tokens this reply has to evaluate
+
+
+@dataclass
 class TrimmedEvent(EngineEvent):
     """Oldest turns were left out of the prompt so it fits the context."""
 
@@ -142,6 +153,7 @@ _TYPES: dict[str, type[EngineEvent]] = {
         ContentEvent,
         PreambleEvent,
         ToolCallEvent,
+        PrefillEvent,
         TrimmedEvent,
         DoneEvent,
         ErrorEvent,

@@ -22,6 +22,7 @@ import llama_cpp as L
 
 from app.cpu import generation_threads
 from app.engine import native
+from app.engine.errors import EngineError
 from app.engine.events import GenerationStats, ModelInfo
 from app.engine.gguf_info import GGUFError, GGUFInfo, inspect_gguf
 from app.engine.options import LoadOptions, SamplingOptions
@@ -32,33 +33,24 @@ STOP_TEXTS = ("<|return|>", "<|call|>")
 PREFILL_CHUNK = 512  # tokens per llama_decode during prefill: cancel is checked between chunks
 
 
-class EngineFailure(Exception):
-    """A failure with a kind for code and a sentence for the user."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
 def physical_cores() -> int:
     """llama.cpp's default thread count here (see app.cpu)."""
     return generation_threads()
 
 
-def _load_failure(options: LoadOptions, info: GGUFInfo) -> EngineFailure:
+def _load_failure(options: LoadOptions, info: GGUFInfo) -> EngineError:
     """Turn llama.cpp's bare failure into a reason, from what it logged."""
     lines = native.recent_log()
     text = "".join(lines).lower()
     name = Path(options.model_path).name
     if "unknown model architecture" in text:
-        return EngineFailure(
+        return EngineError(
             "unsupported_architecture",
             f"{name} is a '{info.architecture}' model, an architecture this llama.cpp build "
             "doesn't support. Pick a gpt-oss GGUF, or update Hearth.",
         )
     if "out of memory" in text or "failed to allocate" in text or "cudamalloc" in text:
-        return EngineFailure(
+        return EngineError(
             "out_of_memory",
             f"Not enough memory to load {name}. Offload fewer layers to the GPU, keep more "
             "experts on the CPU, or choose a smaller context.",
@@ -67,7 +59,7 @@ def _load_failure(options: LoadOptions, info: GGUFInfo) -> EngineFailure:
         (ln.strip() for ln in reversed(lines) if "error" in ln.lower() or "failed" in ln.lower()),
         "",
     )
-    return EngineFailure(
+    return EngineError(
         "load_failed",
         f"llama.cpp could not load {name}"
         + (f" ({detail})" if detail else "")
@@ -117,7 +109,9 @@ class Generator:
         self._specials: tuple[re.Pattern[str] | None, dict[str, int]] | None = None
         self._fragments: dict[str, list[int]] = {}
         self.n_evaluated = 0  # every token ever passed to llama_decode (tests count it)
-        self._abort_requested = False
+        # The cancel event of the generation under way: llama.cpp's abort callback reads it
+        # between graph nodes, so a cancel ends a long prefill inside its 512-token chunk.
+        self._cancel: threading.Event | None = None
         self._abort_cb = L.ggml_abort_callback(self._abort_check)
 
         mp = L.llama_model_default_params()
@@ -156,7 +150,7 @@ class Generator:
         if not self.ctx:
             L.llama_model_free(self.model)
             self.model = None
-            raise EngineFailure(
+            raise EngineError(
                 "out_of_memory",
                 f"Not enough memory for a context of {n_ctx:,} tokens. Choose a smaller context.",
             )
@@ -170,7 +164,7 @@ class Generator:
                 self.stop_tokens[tok] = text.strip("<|>")
         if not self.stop_tokens:
             self.close()
-            raise EngineFailure(
+            raise EngineError(
                 "not_harmony",
                 f"{Path(options.model_path).name} has no <|return|> or <|call|> token: it is not "
                 "a gpt-oss model. Pick a gpt-oss GGUF.",
@@ -347,7 +341,8 @@ class Generator:
     # -- the loop ------------------------------------------------------------------------------
 
     def _abort_check(self, _data: Any) -> bool:
-        return self._abort_requested
+        cancel = self._cancel
+        return cancel is not None and cancel.is_set()
 
     def _reuse_prefix(self, prompt: Sequence[int]) -> int:
         """Keep the longest common prefix of the cache and the prompt; drop the rest of the KV."""
@@ -373,17 +368,20 @@ class Generator:
         suppress_stop: bool = False,
         flush_interval: float = 0.016,
         t_start: float | None = None,
+        on_prefill: Callable[[int, int], None] | None = None,
     ) -> GenerationStats:
         """Evaluate ``prompt`` and sample a reply. ``sink(tokens)`` gets the sampled ids in order,
         including the stop token; it returns True once it has shown the user something, after
         which calls are spaced ``flush_interval`` apart (before that every token is passed at
         once, so the first text appears without delay). ``script`` forces these tokens instead of
-        sampling (a testing aid: the real decode, pieces, parser and events all run)."""
+        sampling (a testing aid: the real decode, pieces, parser and events all run).
+        ``on_prefill(evaluated, total)`` hears of a prompt longer than one chunk, before each
+        chunk."""
         t0 = time.perf_counter() if t_start is None else t_start
         if not prompt:
-            raise EngineFailure("bad_request", "The prompt is empty.")
+            raise EngineError("bad_request", "The prompt is empty.")
         if len(prompt) >= self.n_ctx:
-            raise EngineFailure(
+            raise EngineError(
                 "context_overflow",
                 f"The prompt has {len(prompt):,} tokens; the context holds {self.n_ctx:,}. "
                 "Shorten the conversation or load the model with a larger context.",
@@ -402,10 +400,13 @@ class Generator:
         n_new = len(prompt) - cached
         use_abort = n_new > 64
         if use_abort:
-            self._abort_requested = cancel.is_set()
+            self._cancel = cancel
             L.llama_set_abort_callback(ctx, self._abort_cb, None)
+        report = on_prefill if n_new > PREFILL_CHUNK else None
         try:
             while pos < len(prompt):
+                if report is not None:
+                    report(pos - cached, n_new)
                 if cancel.is_set():
                     return self._finish(stats, "cancelled", t0, None, None, 0)
                 chunk = prompt[pos : pos + PREFILL_CHUNK]
@@ -415,7 +416,7 @@ class Generator:
                     L.llama_memory_seq_rm(self.mem, 0, pos, -1)
                     if rc == 2 or cancel.is_set():
                         return self._finish(stats, "cancelled", t0, None, None, 0)
-                    raise EngineFailure(
+                    raise EngineError(
                         "decode_failed",
                         f"llama.cpp failed to evaluate the prompt (code {rc}). "
                         "Reload the model; if it happens again, choose a smaller context.",
@@ -425,7 +426,7 @@ class Generator:
                 pos += len(chunk)
         finally:
             if use_abort:
-                self._abort_requested = False
+                self._cancel = None
                 L.llama_set_abort_callback(ctx, L.ggml_abort_callback(0), None)
         t_prefill = time.perf_counter()
         stats.prefill_tps = n_new / max(t_prefill - t0, 1e-9)
@@ -484,7 +485,7 @@ class Generator:
                 if rc == 1:
                     reason = "context_full"
                     break
-                raise EngineFailure(
+                raise EngineError(
                     "decode_failed",
                     f"llama.cpp failed while generating (code {rc}). Reload the model.",
                 )
@@ -532,9 +533,4 @@ class Generator:
         self._overrides = None
 
 
-def load(options: LoadOptions, *, log_path: Path | None = None) -> Generator:
-    """Load a model: a bad file raises GGUFError, a failed load EngineFailure."""
-    return Generator(options, log_path=log_path)
-
-
-__all__ = ["EngineFailure", "GGUFError", "Generator", "load", "physical_cores"]
+__all__ = ["EngineError", "GGUFError", "Generator", "physical_cores"]

@@ -25,12 +25,14 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
+from app.engine.errors import EngineError
 from app.engine.events import (
     ContentEvent,
     DoneEvent,
     EngineEvent,
     ErrorEvent,
     PreambleEvent,
+    PrefillEvent,
     ReasoningEvent,
     ToolCallEvent,
     TrimmedEvent,
@@ -64,11 +66,9 @@ def fit_messages(
 
     Kept always: the leading system/developer messages and everything from the latest user
     message on. A turn is a user message and what follows it up to the next user message.
-    Returns (messages, how many were left out, the prompt's tokens); raises EngineFailure if even
+    Returns (messages, how many were left out, the prompt's tokens); raises EngineError if even
     that doesn't fit.
     """
-    from app.engine.generator import EngineFailure
-
     tokens = tokens_of(messages)
     n = len(tokens)
     if n <= budget:
@@ -89,7 +89,7 @@ def fit_messages(
         n = len(tokens)
         if n <= budget:
             return trimmed, len(messages) - len(trimmed), tokens
-    raise EngineFailure(
+    raise EngineError(
         "context_overflow",
         f"The message is too long for the context: the prompt needs {n:,} tokens and "
         f"{budget:,} are free for it. Shorten the message, or load the model with a larger "
@@ -158,9 +158,9 @@ class Host:
                 self._send_error(e)
 
     def _send_error(self, e: BaseException) -> None:
-        from app.engine.generator import EngineFailure, GGUFError
+        from app.engine.gguf_info import GGUFError
 
-        if isinstance(e, EngineFailure | GGUFError):
+        if isinstance(e, EngineError | GGUFError):
             ev = ErrorEvent(e.kind, e.message)
         else:
             ev = ErrorEvent("internal", f"The engine failed: {e}. Reload the model to continue.")
@@ -198,7 +198,6 @@ class Host:
         return out
 
     def _generate(self, cmd: dict[str, Any]) -> None:
-        from app.engine.generator import EngineFailure
         from app.harmony import StreamParser, render_prompt
 
         t_start = time.perf_counter()
@@ -215,7 +214,7 @@ class Host:
             try:
                 text = render_prompt(msgs, settings)
             except ValueError as e:  # e.g. an unknown reasoning effort
-                raise EngineFailure("bad_request", f"The request can't be rendered: {e}.") from e
+                raise EngineError("bad_request", f"The request can't be rendered: {e}.") from e
             return gen.tokenize_prompt(text)
 
         # Room for the reply: its max_tokens, but never more than a quarter of the context.
@@ -275,6 +274,7 @@ class Host:
             suppress_stop=req.suppress_stop,
             flush_interval=FLUSH_INTERVAL,
             t_start=t_start,
+            on_prefill=lambda done, total: out.send(PrefillEvent(done, total).to_dict()),
         )
         tail: list[Any] = []
         text = decoder.decode(b"", final=True)

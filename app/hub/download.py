@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.fsutil import atomic_write
 from app.hub import fmt
 from app.hub.hfcache import (
     UnsafeNameError,
@@ -975,11 +976,9 @@ class DownloadManager:
             return []
 
     def _journal_write(self, entries: list[dict[str, Any]]) -> None:
-        tmp = self.journal_path.with_suffix(".tmp")
         try:
             self.journal_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"downloads": entries}, indent=1), encoding="utf-8")
-            os.replace(tmp, self.journal_path)
+            atomic_write(self.journal_path, json.dumps({"downloads": entries}, indent=1))
         except OSError:
             pass  # the journal is a convenience; the partial files are what matters
 

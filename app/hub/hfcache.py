@@ -17,6 +17,8 @@ import re
 import shutil
 from pathlib import Path, PurePosixPath
 
+from app.fsutil import atomic_write
+
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -106,9 +108,7 @@ def write_ref(cache: Path, repo_id: str, revision: str, commit: str) -> None:
         return
     refs = repo_folder(cache, repo_id) / "refs"
     refs.mkdir(parents=True, exist_ok=True)
-    tmp = refs / f".{revision}.tmp"
-    tmp.write_text(commit)
-    os.replace(tmp, refs / revision)
+    atomic_write(refs / revision, commit)
 
 
 def link_snapshot(blob: Path, pointer: Path) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app import paths
 from app.engine.gguf_info import GGUFError, GGUFInfo, inspect_gguf
+from app.fsutil import atomic_write
 from app.hub import fmt
 from app.hub.hardware import Hardware
 from app.hub.hfcache import hf_cache_dir
@@ -137,9 +137,7 @@ class ModelLibrary:
 
     def _save(self, cfg: dict[str, list[str]]) -> None:
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cfg, indent=1), encoding="utf-8")
-        os.replace(tmp, self.config_path)
+        atomic_write(self.config_path, json.dumps(cfg, indent=1))
 
     def folders(self) -> list[Path]:
         return [Path(f) for f in self._config()["folders"]]

@@ -27,7 +27,14 @@ from app.store.models import (
 )
 from app.store.store import Store, make_title
 from app.store.streaming import SAVE_INTERVAL, StreamingWriter
-from app.store.transfer import export_json, export_json_text, export_markdown, import_file
+from app.store.transfer import (
+    export_json,
+    export_json_text,
+    export_markdown,
+    export_text,
+    export_to_file,
+    import_file,
+)
 
 __all__ = [
     "MARK_END",
@@ -54,6 +61,8 @@ __all__ = [
     "export_json",
     "export_json_text",
     "export_markdown",
+    "export_text",
+    "export_to_file",
     "import_file",
     "make_title",
 ]

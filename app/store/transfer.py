@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.fsutil import atomic_write
 from app.store.errors import ImportFormatError
 from app.store.migrations import SCHEMA_VERSION
 from app.store.models import ROLES, STATUSES, Message
@@ -104,6 +105,21 @@ def _assistant_parts(m: Message) -> list[str]:
     elif m.status == "error":
         parts.append(f"*(error: {m.error or 'unknown'})*")
     return parts
+
+
+def export_text(store: Store, conversation_id: int, fmt: str) -> str:
+    """The conversation as Markdown (``fmt="md"``) or Hearth's JSON (``fmt="json"``)."""
+    if fmt == "json":
+        return export_json_text(store, conversation_id)
+    if fmt == "md":
+        return export_markdown(store, conversation_id)
+    raise ValueError(f"unknown export format {fmt!r}: expected md or json")
+
+
+def export_to_file(store: Store, conversation_id: int, path: Path | str, fmt: str) -> Path:
+    """Write the export atomically: an existing file is replaced whole or not at all. Raises
+    StoreError (reading the chat) or OSError (writing the file)."""
+    return atomic_write(path, export_text(store, conversation_id, fmt))
 
 
 def export_markdown(store: Store, conversation_id: int) -> str:

@@ -6,23 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app import APP_NAME, __version__
-
-
-def _icon() -> QIcon | None:
-    try:
-        from app.resources import resources_dir
-
-        icons = resources_dir() / "icons"
-    except FileNotFoundError:
-        return None  # a missing icon is no reason not to start
-    icon = QIcon()
-    for png in sorted(icons.glob("hearth-*.png")):
-        icon.addFile(str(png))
-    return None if icon.isNull() else icon
+from app.ui.appicon import apply_app_identity
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -32,10 +19,7 @@ def run_app(args: argparse.Namespace) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
-    app.setDesktopFileName("hearth")
-    icon = _icon()
-    if icon is not None:
-        app.setWindowIcon(icon)
+    apply_app_identity(app)
 
     from app.engine.options import LoadOptions
     from app.ui.window import MainWindow

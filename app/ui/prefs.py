@@ -7,13 +7,12 @@ or unreadable file is ignored (defaults), never a reason not to start.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.fsutil import atomic_write
 
 
 def prefs_path() -> Path:
@@ -48,14 +47,4 @@ class UiPrefs:
     def save(self, path: Path | None = None) -> None:
         path = path or prefs_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ui-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(asdict(self), f, indent=2)
-            os.replace(tmp, path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, json.dumps(asdict(self), indent=2))

@@ -7,9 +7,6 @@ the GUI thread (``prepare_turn``), the reply streams on a ``GenerationWorker`` t
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +37,7 @@ from app.store import (
     DatabaseCorruptError,
     Store,
     StoreError,
-    export_json_text,
-    export_markdown,
+    export_to_file,
 )
 from app.store import Message as StoredMessage
 from app.ui import theme as themes
@@ -54,10 +50,6 @@ from app.ui.sidebar import Sidebar
 from app.ui.worker import GenerationWorker, Outcome, Update, WorkerThread
 
 UNDO_SECONDS = 10
-
-
-def model_manager_available() -> bool:
-    return importlib.util.find_spec("app.ui.models") is not None
 
 
 class ElidedLabel(QLabel):
@@ -212,7 +204,7 @@ class EmptyState(QWidget):
             )
             self.buttons.show()
             self.open_button.show()
-            self.choose_button.setVisible(model_manager_available())
+            self.choose_button.show()
 
 
 class MainWindow(QMainWindow):
@@ -584,11 +576,7 @@ class MainWindow(QMainWindow):
         if self.store is None:
             return False
         try:
-            if fmt == "md":
-                text = export_markdown(self.store, conversation_id)
-            else:
-                text = export_json_text(self.store, conversation_id)
-            _atomic_write(path, text)
+            export_to_file(self.store, conversation_id, path, fmt)
         except (StoreError, OSError) as exc:
             self.banner.show_message(
                 f"Could not export to {path}: {exc}. Choose another folder and try again."
@@ -806,17 +794,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ models
 
     def choose_model(self) -> None:
-        if model_manager_available():
-            self.open_model_manager()
-        else:
-            self.open_gguf_dialog()
+        self.open_model_manager()
 
     def open_model_manager(self) -> None:
-        try:
-            from app.ui.models import open_model_manager
-        except ImportError:
-            self.open_gguf_dialog()
-            return
+        from app.ui.models import open_model_manager
+
         opts = open_model_manager(self, self.prefs)
         if opts is not None:
             self.load_model(opts)
@@ -1026,17 +1008,3 @@ def _view_data(m: StoredMessage, branch: tuple[int, int]) -> MessageData:
         stats=stats,
         thinking_seconds=stats.get("thinking_s"),
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

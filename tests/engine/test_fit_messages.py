@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.engine.generator import EngineFailure
+from app.engine.errors import EngineError
 from app.engine.host import fit_messages
 from app.harmony import Message
 
@@ -47,7 +47,7 @@ def test_keeps_a_tool_exchange_after_the_latest_user_message() -> None:
 
 def test_too_long_even_alone() -> None:
     msgs = [*chat(2), Message("user", "z" * 100)]
-    with pytest.raises(EngineFailure) as e:
+    with pytest.raises(EngineError) as e:
         fit_messages(msgs, size, 50)
     assert e.value.kind == "context_overflow"
     assert "too long for the context" in e.value.message

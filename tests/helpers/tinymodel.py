@@ -59,6 +59,12 @@ def vocabulary() -> list[str]:
     return [*_byte_pieces(), "he", LONG_TOKEN, *WORD_TOKENS, *HARMONY_SPECIALS]
 
 
+# (width, heads, KV heads, head size, experts, experts used, expert FFN width)
+TINY = (64, 4, 2, 16, 4, 2, 64)
+# gpt-oss-20b's layer shapes: a layer of this model costs what a layer of the real one costs.
+GPTOSS_20B_LAYER = (2880, 64, 8, 64, 32, 4, 2880)
+
+
 def write_tiny_gptoss(
     out: str | Path,
     *,
@@ -68,12 +74,17 @@ def write_tiny_gptoss(
     vocab_only: bool = False,
     seed: int = 0,
     name: str = "tiny-gpt-oss",
+    dims: tuple[int, int, int, int, int, int, int] = TINY,
 ) -> Path:
+    """The tiny model; ``dims=GPTOSS_20B_LAYER`` gives gpt-oss-20b's layer shapes (MXFP4 experts,
+    f16 attention; ~520 MB a layer) with the same small vocabulary, for tests where a prompt
+    must take real time to evaluate (a 512-token chunk takes seconds on one core)."""
     import gguf
 
     out = Path(out)
     rng = np.random.default_rng(seed)
-    E, H, HKV, HD, NEXP, NUSED, FF = 64, 4, 2, 16, 4, 2, 64
+    E, H, HKV, HD, NEXP, NUSED, FF = dims
+    wide = dims != TINY
     tokens = vocabulary()
     vocab = len(tokens)
     n_special = len(HARMONY_SPECIALS)
@@ -113,6 +124,10 @@ def write_tiny_gptoss(
     def f32(shape: tuple[int, ...], scale: float = 0.02) -> np.ndarray:
         return (rng.standard_normal(shape, dtype=np.float32) * scale).astype(np.float32)
 
+    def matrix(shape: tuple[int, int]) -> np.ndarray:
+        # f16 at full width, as the real model's attention weights (and half the file size).
+        return f32(shape).astype(np.float16) if wide else f32(shape)
+
     def mxfp4(n_exp: int, rows: int, cols: int) -> np.ndarray:
         # 17-byte blocks of 32 values: an E8M0 scale byte (2^-10 keeps activations small)
         # then 16 bytes of 4-bit values.
@@ -130,13 +145,13 @@ def write_tiny_gptoss(
             p = f"blk.{i}."
             w.add_tensor(p + "attn_norm.weight", np.ones(E, np.float32))
             w.add_tensor(p + "post_attention_norm.weight", np.ones(E, np.float32))
-            w.add_tensor(p + "attn_q.weight", f32((H * HD, E)))
+            w.add_tensor(p + "attn_q.weight", matrix((H * HD, E)))
             w.add_tensor(p + "attn_q.bias", f32((H * HD,)))
-            w.add_tensor(p + "attn_k.weight", f32((HKV * HD, E)))
+            w.add_tensor(p + "attn_k.weight", matrix((HKV * HD, E)))
             w.add_tensor(p + "attn_k.bias", f32((HKV * HD,)))
-            w.add_tensor(p + "attn_v.weight", f32((HKV * HD, E)))
+            w.add_tensor(p + "attn_v.weight", matrix((HKV * HD, E)))
             w.add_tensor(p + "attn_v.bias", f32((HKV * HD,)))
-            w.add_tensor(p + "attn_output.weight", f32((E, H * HD)))
+            w.add_tensor(p + "attn_output.weight", matrix((E, H * HD)))
             w.add_tensor(p + "attn_output.bias", f32((E,)))
             w.add_tensor(p + "attn_sinks.weight", f32((H,)))
             w.add_tensor(p + "ffn_gate_inp.weight", f32((NEXP, E)))
