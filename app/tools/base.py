@@ -81,7 +81,7 @@ class ToolResult:
     def from_dict(cls, d: dict[str, Any]) -> ToolResult:
         status = d.get("status")
         return cls(
-            status=status if status in TOOL_STATUSES else "error",  # type: ignore[arg-type]
+            status=status if status in TOOL_STATUSES else "error",
             text=str(d.get("text", "")),
             output=str(d.get("output", "")),
             duration_s=float(d.get("duration_s", 0.0) or 0.0),
