@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from app.engine.options import SamplingOptions
-from app.harmony.model import Message, PromptSettings, Tool
+from app.harmony.model import Message, PromptSettings, Tool, ToolNamespace
 
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024  # a conversation, not a model: anything bigger is a broken stream
@@ -117,5 +117,9 @@ def settings_from_dict(d: dict[str, Any]) -> PromptSettings:
         if isinstance(t, Tool)
         else Tool(**{k: v for k, v in t.items() if k in Tool.__dataclass_fields__})
         for t in tools
+    ]
+    namespaces = known.get("builtin_tools") or []
+    known["builtin_tools"] = [
+        n if isinstance(n, ToolNamespace) else ToolNamespace.from_dict(n) for n in namespaces
     ]
     return PromptSettings(**known)

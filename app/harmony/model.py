@@ -21,6 +21,35 @@ class Tool:
 
 
 @dataclass
+class ToolNamespace:
+    """A built-in tool namespace declared in the *system* message ("## python", "## browser").
+
+    ``description`` comes first: with ``tools`` it is written as ``//`` comments above
+    ``namespace NAME { … }``; without tools (python) it is written as plain text, as harmony's
+    ``template_tools_section`` does. ``app.harmony.builtin`` has harmony's own two namespaces.
+    """
+
+    name: str
+    description: str = ""
+    tools: list[Tool] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ToolNamespace:
+        tools = [
+            t if isinstance(t, Tool) else Tool(**{k: v for k, v in t.items() if k in _TOOL_FIELDS})
+            for t in d.get("tools") or []
+            if isinstance(t, (Tool, dict))
+        ]
+        return cls(name=str(d["name"]), description=str(d.get("description") or ""), tools=tools)
+
+
+_TOOL_FIELDS = ("name", "description", "parameters")
+
+
+@dataclass
 class Message:
     """One Harmony message.
 
@@ -59,7 +88,9 @@ class PromptSettings:
 
     effort: Effort = "medium"
     instructions: str = ""  # the user's "system prompt": goes to the developer message
-    tools: list[Tool] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)  # functions, in the developer message
     current_date: str | None = None  # "YYYY-MM-DD"; None leaves the line out
     knowledge_cutoff: str = KNOWLEDGE_CUTOFF
     model_identity: str = MODEL_IDENTITY
+    # Built-in namespaces (python, browser), in the system message's "# Tools"
+    builtin_tools: list[ToolNamespace] = field(default_factory=list)

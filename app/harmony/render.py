@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from app.harmony.model import EFFORTS, Message, PromptSettings, Tool
+from app.harmony.builtin import is_builtin_recipient
+from app.harmony.model import EFFORTS, Message, PromptSettings, Tool, ToolNamespace
 
 START = "<|start|>"
 END = "<|end|>"
@@ -70,14 +71,20 @@ def render_prompt(
 
 
 def system_content(settings: PromptSettings) -> str:
-    """The system message's text (identity, dates, reasoning effort, channels)."""
+    """The system message's text (identity, dates, reasoning effort, built-in tools, channels)."""
     top = [settings.model_identity, f"Knowledge cutoff: {settings.knowledge_cutoff}"]
     if settings.current_date:
         top.append(f"Current date: {settings.current_date}")
+    sections = ["\n".join(top), f"Reasoning: {settings.effort}"]
+    if settings.builtin_tools:
+        # harmony keeps the namespaces in a BTreeMap: sorted by name, one per name.
+        by_name = {ns.name: ns for ns in settings.builtin_tools}
+        sections.append(_tools_sections([by_name[k] for k in sorted(by_name)]))
     channels = _CHANNELS_LINE
     if settings.tools:
         channels += "\n" + _FUNCTIONS_LINE
-    return "\n\n".join(["\n".join(top), f"Reasoning: {settings.effort}", channels])
+    sections.append(channels)
+    return "\n\n".join(sections)
 
 
 def developer_content(instructions: str, tools: Iterable[Tool]) -> str:
@@ -93,16 +100,29 @@ def developer_content(instructions: str, tools: Iterable[Tool]) -> str:
 
 def tools_section(tools: list[Tool], namespace: str = "functions") -> str:
     """``# Tools`` with the TypeScript-like namespace (harmony's ``template_tools_section``)."""
-    lines = [f"## {namespace}\n", f"namespace {namespace} {{\n"]
-    for tool in tools:
-        lines.extend(f"// {line}" for line in _rust_lines(tool.description))
-        if tool.parameters is not None:
-            params = schema_to_typescript(tool.parameters)
-            lines.append(f"type {tool.name} = (_: {params}) => any;\n")
-        else:
-            lines.append(f"type {tool.name} = () => any;\n")
-    lines.append(f"}} // namespace {namespace}")
-    return "# Tools\n\n" + "\n".join(lines)
+    return _tools_sections([ToolNamespace(namespace, "", list(tools))])
+
+
+def namespace_section(ns: ToolNamespace) -> str:
+    """One ``## NAME`` section: the description (as ``//`` comments when the namespace has
+    tools, as plain text when it has none, like python), then ``namespace NAME { … }``."""
+    lines = [f"## {ns.name}\n"]
+    lines.extend(f"// {line}" if ns.tools else line for line in _rust_lines(ns.description))
+    if ns.tools:
+        lines.append(f"namespace {ns.name} {{\n")
+        for tool in ns.tools:
+            lines.extend(f"// {line}" for line in _rust_lines(tool.description))
+            if tool.parameters is not None:
+                params = schema_to_typescript(tool.parameters)
+                lines.append(f"type {tool.name} = (_: {params}) => any;\n")
+            else:
+                lines.append(f"type {tool.name} = () => any;\n")
+        lines.append(f"}} // namespace {ns.name}")
+    return "\n".join(lines)
+
+
+def _tools_sections(namespaces: list[ToolNamespace]) -> str:
+    return "\n\n".join(["# Tools", *(namespace_section(ns) for ns in namespaces)])
 
 
 def render_message(message: Message) -> str:
@@ -113,8 +133,8 @@ def render_message(message: Message) -> str:
     content_type = message.content_type
     if role == "tool":
         author = message.name or "functions.unknown"
-        if "." not in author:
-            author = f"functions.{author}"
+        if "." not in author and not is_builtin_recipient(author):
+            author = f"functions.{author}"  # "python" and "browser.*" have no prefix
         recipient = recipient or "assistant"
         channel = channel or "commentary"
         return _render_message(author, recipient, channel, content_type, message.content, END)
@@ -122,7 +142,8 @@ def render_message(message: Message) -> str:
         is_call = bool(recipient) and recipient != "all"
         if is_call:
             channel = channel or "commentary"
-            content_type = "json" if content_type is None else content_type
+            if content_type is None and recipient != "python":  # python's code is not JSON
+                content_type = "json"
         else:
             channel = channel or "final"
         author = role if not message.name else f"{role}:{message.name}"
@@ -148,9 +169,13 @@ def _render_message(
         header += CHANNEL + channel
     if content_type:
         # harmony writes the constraint as " <|constrain|>json"; accept both "json" and
-        # "<|constrain|>json" from callers.
+        # "<|constrain|>json" from callers. Another bare word is a plain content type, written
+        # as the model wrote it: gpt-oss calls python with "to=python code", no constrain token.
         rest = content_type.removeprefix(CONSTRAIN)
-        header += " " + CONSTRAIN + rest
+        if rest == content_type and rest != "json":
+            header += " " + rest
+        else:
+            header += " " + CONSTRAIN + rest
     return header + MESSAGE + content + end
 
 
