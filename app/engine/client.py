@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.engine.errors import EngineError
-from app.engine.events import DoneEvent, EngineEvent, ErrorEvent, ModelInfo, event_from_dict
+from app.engine.events import (
+    DoneEvent,
+    EngineEvent,
+    ErrorEvent,
+    GenerationStats,
+    ModelInfo,
+    event_from_dict,
+)
 from app.engine.gguf_info import GGUFError, inspect_gguf
 from app.engine.options import LoadOptions
 from app.engine.protocol import GenerateRequest, encode_frame, read_frame
@@ -214,10 +221,18 @@ class EngineClient:
                 raise EngineError("engine_died", self._frame_error(frame))
             raise EngineError(str(frame.get("kind") or "load_failed"), self._frame_error(frame))
 
-    def stream(self, request: GenerateRequest) -> Generator[EngineEvent, None, None]:
+    def stream(
+        self, request: GenerateRequest, *, cancel: threading.Event | None = None
+    ) -> Generator[EngineEvent, None, None]:
         """Generate one reply, yielding its events; the last is a DoneEvent or an ErrorEvent.
-        Leaving the loop early cancels the reply."""
+        Leaving the loop early cancels the reply. ``cancel`` is the turn's stop flag: set before
+        the request is sent, the reply ends at once (done, cancelled) and nothing is generated;
+        set while it is sent, the reply is cancelled as soon as it is (a Stop pressed in that
+        moment is never lost)."""
         with self._op_lock:
+            if cancel is not None and cancel.is_set():
+                yield DoneEvent(GenerationStats(stop_reason="cancelled"))
+                return
             if not self.is_alive:
                 code = self._exit_code() if self._proc is not None else None
                 kind = "engine_died" if self._proc is not None else "not_started"
@@ -245,6 +260,9 @@ class EngineClient:
                 return
             self._streaming = True
             finished = False
+            if cancel is not None and cancel.is_set():
+                # Stop came between the check above and _streaming: its cancel() sent nothing.
+                self._send({"op": "cancel"})
             try:
                 while True:
                     frame = self._next_frame()

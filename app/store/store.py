@@ -681,8 +681,8 @@ class Store:
         """The visible conversation: root → active leaf."""
         conv = self.get_conversation(conversation_id)
         leaf = conv.active_leaf_id
-        with self._read() as conn:
-            if leaf is None:
+        if leaf is None:
+            with self._read() as conn:
                 root = conn.execute(
                     "SELECT max(id) FROM messages WHERE conversation_id = ? AND parent_id IS NULL",
                     (conversation_id,),
@@ -690,6 +690,12 @@ class Store:
                 if root is None:
                     return []
                 leaf = self._descend(conn, root)
+        return self.path_to(leaf)
+
+    def path_to(self, message_id: int) -> list[Message]:
+        """Root → ``message_id`` (whatever branch is active): the history a reply to it sees.
+        Empty if there is no such message."""
+        with self._read() as conn:
             rows = conn.execute(
                 "WITH RECURSIVE path(id, depth) AS ("
                 " SELECT ?, 0 UNION ALL"
@@ -697,7 +703,7 @@ class Store:
                 " WHERE m.parent_id IS NOT NULL)"
                 f" SELECT {', '.join('m.' + c.strip() for c in _MSG_COLS.split(','))}"
                 " FROM path JOIN messages m ON m.id = path.id ORDER BY path.depth DESC",
-                (leaf,),
+                (message_id,),
             ).fetchall()
         return [_message(r) for r in rows]
 

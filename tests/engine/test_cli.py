@@ -166,10 +166,17 @@ def test_engine_host_is_hidden_from_help(capsys: pytest.CaptureFixture[str]) -> 
     assert "chat" in out and "inspect" in out and "engine-host" not in out
 
 
-def test_run_turn_ctrl_c_cancels_and_keeps_the_reply(tiny_model: Path, tmp_path: Path) -> None:
-    from app.cli.chat_cmd import run_turn
-    from app.engine.events import DoneEvent, EngineEvent
+def test_ctrl_c_stops_the_reply_and_keeps_it(tiny_model: Path, tmp_path: Path) -> None:
+    """The first Ctrl-C (a real SIGINT to this process) stops the turn politely: the engine ends
+    the reply with done(cancelled), which still reaches the printer, and the text is kept."""
+    import os
+    import signal
+
+    from app import chat
+    from app.cli.interrupt import ctrl_c_stops
+    from app.engine.events import ContentEvent, DoneEvent, EngineEvent, ReasoningEvent
     from app.engine.options import LoadOptions, SamplingOptions
+    from app.engine.protocol import GenerateRequest
     from app.harmony import Message
     from tests.engine.conftest import start_client
 
@@ -181,21 +188,58 @@ def test_run_turn_ctrl_c_cancels_and_keeps_the_reply(tiny_model: Path, tmp_path:
         def on_event(ev: EngineEvent) -> None:
             seen.append(ev)
             if len(seen) == 2:
-                raise KeyboardInterrupt  # what a Ctrl-C inside the printer looks like
+                os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C
 
-        # A long free-running reply (stop tokens are possible, so it may end on its own).
-        result = run_turn(
-            client,
-            [Message("user", "go")],
+        control = chat.TurnControl()
+        request = GenerateRequest(
+            messages=[Message("user", "go")],
             sampling=SamplingOptions(max_tokens=100_000, seed=11),
-            on_event=on_event,
+            suppress_stop=True,  # runs until stopped
         )
-        assert result.interrupted
-        assert isinstance(seen[-1], DoneEvent)
-        assert result.stats is not None and result.stats.stop_reason in (
-            "cancelled",
-            "return",
-            "call",
+        with ctrl_c_stops(control) as ctrl_c:
+            outcome = chat.stream_reply(client, request, control=control, on_event=on_event)
+        assert ctrl_c.pressed and control.stopped
+        assert isinstance(seen[-1], DoneEvent) and seen[-1].stats.stop_reason == "cancelled"
+        assert outcome.status == "cancelled"
+        shown = "".join(e.text for e in seen if isinstance(e, ContentEvent | ReasoningEvent))
+        assert shown and outcome.content + outcome.reasoning == shown
+        # Ctrl-C is the terminal's again afterwards.
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        client.close()
+
+
+def test_stop_before_the_request_is_sent_generates_nothing(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """Stop pressed between creating a turn and sending it (it was lost before: the client's
+    cancel only acted while a stream ran)."""
+    from app import chat
+    from app.engine.events import DoneEvent
+    from app.engine.options import LoadOptions, SamplingOptions
+    from app.engine.protocol import GenerateRequest
+    from app.harmony import Message
+    from tests.engine.conftest import start_client
+
+    client = start_client(tmp_path / "home")
+    try:
+        client.load(LoadOptions(n_threads=1, model_path=str(tiny_model), n_ctx=4096))
+        control = chat.TurnControl()
+        control.stop()
+        request = GenerateRequest(
+            messages=[Message("user", "go")],
+            sampling=SamplingOptions(max_tokens=100_000),
+            suppress_stop=True,
         )
+        events = list(client.stream(request, cancel=control.stop_event))
+        assert len(events) == 1 and isinstance(events[0], DoneEvent)
+        assert events[0].stats.stop_reason == "cancelled"
+        assert events[0].stats.generated_tokens == 0
+        # The engine is untouched and answers the next request normally.
+        outcome = chat.stream_reply(
+            client, GenerateRequest([Message("user", "hi")], sampling=SamplingOptions(max_tokens=3))
+        )
+        assert outcome.status == "done" and outcome.stats is not None
+        assert outcome.stats.generated_tokens >= 1
     finally:
         client.close()
