@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.hub import fmt
-from app.hub.download import DownloadError, DownloadManager, DownloadRequest
+from app.hub.download import DownloadRequest
 from app.hub.hardware import Hardware
+from app.hub.hubapi import HubClient
 from app.hub.planner import LoadPlan, estimate, plan
 from app.hub.shape import GPT_OSS_20B, GPT_OSS_120B, SPLIT_RE, ModelShape
 
@@ -213,53 +214,17 @@ class HubGGUF:
         return DownloadRequest(self.repo_id, self.files, dest_dir=dest_dir)
 
 
-def _api(manager: DownloadManager) -> Any:
-    from huggingface_hub import HfApi
-
-    return HfApi(endpoint=manager.endpoint, token=manager.token, library_name="hearth")
-
-
-def _call(manager: DownloadManager, what: DownloadRequest, fn: Any) -> Any:
-    import httpx2
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-
-    try:
-        return fn()
-    except OfflineModeIsEnabled as e:
-        raise manager._offline_error() from e
-    except HfHubHTTPError as e:
-        raise manager._explain(e, what) from e
-    except (httpx2.TransportError, ConnectionError) as e:
-        raise DownloadError(
-            f"Cannot reach {manager.endpoint} ({type(e).__name__}). Check your internet "
-            "connection (and HF_ENDPOINT if you use a mirror).",
-            "network",
-        ) from e
-
-
-def search_hub(
-    query: str, manager: DownloadManager | None = None, limit: int = 30
-) -> list[HubModel]:
+def search_hub(query: str, client: HubClient | None = None, limit: int = 30) -> list[HubModel]:
     """GGUF repositories on the Hub matching ``query``, most downloaded first."""
-    manager = manager or DownloadManager()
-    api = _api(manager)
-    probe = DownloadRequest("search/search", ("",))
-
-    def run() -> list[HubModel]:
-        out = []
-        for m in api.list_models(search=query, filter="gguf", sort="downloads", limit=limit):
-            out.append(HubModel(m.id, int(m.downloads or 0), int(m.likes or 0), list(m.tags or [])))
-        return out
-
-    return list(_call(manager, probe, run))
+    found = (client or HubClient()).search(query, limit)
+    return [
+        HubModel(m.id, int(m.downloads or 0), int(m.likes or 0), list(m.tags or [])) for m in found
+    ]
 
 
-def repo_ggufs(repo_id: str, manager: DownloadManager | None = None) -> list[HubGGUF]:
+def repo_ggufs(repo_id: str, client: HubClient | None = None) -> list[HubGGUF]:
     """The GGUF files of a repository, split models grouped, smallest first."""
-    manager = manager or DownloadManager()
-    api = _api(manager)
-    req = DownloadRequest(repo_id, ("",))
-    info = _call(manager, req, lambda: api.model_info(repo_id, files_metadata=True, timeout=30))
+    info = (client or HubClient()).model_info(repo_id)
     groups: dict[str, list[tuple[str, int]]] = {}
     for s in info.siblings or []:
         name = s.rfilename

@@ -12,7 +12,7 @@ from typing import ClassVar
 import httpx2
 import pytest
 
-from app.hub.download import _body
+from app.hub.transfer import read_body
 
 BIG = os.urandom(3 << 20) + b"tail"  # several socket reads, not a multiple of anything
 SMALL = b"a small file that arrives with the headers"
@@ -58,7 +58,7 @@ def server() -> Iterator[str]:
 
 def _read(client: httpx2.Client, url: str, room: int) -> list[bytes]:
     with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as r:
-        return list(_body(r, room, timeout=10))
+        return list(read_body(r, room, timeout=10))
 
 
 def test_a_plain_body_is_read_whole_in_large_reads(server: str) -> None:

@@ -80,7 +80,7 @@ def test_503_then_success(fake_hub: FakeHub, served: HubFile) -> None:
     fake_hub.faults[FILE] = Fault(statuses=[503, 502])
     t = manager().task(request())
     t.run()
-    assert t.state == DownloadState.DONE and t._retries == 2
+    assert t.state == DownloadState.DONE and t.progress().retries == 2
 
 
 def test_a_stall_is_detected_and_retried(fake_hub: FakeHub, served: HubFile) -> None:
@@ -88,7 +88,7 @@ def test_a_stall_is_detected_and_retried(fake_hub: FakeHub, served: HubFile) -> 
     t = manager(stall_timeout=0.3).task(request())
     paths = t.run()
     assert fake_hub.stalled.is_set()
-    assert t._retries >= 1
+    assert t.progress().retries >= 1
     assert hashlib.sha256(paths[0].read_bytes()).hexdigest() == served.sha256
 
 

@@ -233,7 +233,7 @@ def test_closing_the_dialog_stops_listening_but_not_downloading(qtbot, entry: Ca
     dlg = make_dialog(qtbot, entry)
     dlg.start_download(entry.request())
     task = dlg.downloads_model.item(0)
-    assert task._listeners
+    assert task.listening
     dlg.reject()
-    assert not task._listeners
+    assert not task.listening
     assert task.wait(20) and task.state == DownloadState.DONE

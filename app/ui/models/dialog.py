@@ -387,7 +387,7 @@ class ModelManagerDialog(QDialog):
         self.search_button.setEnabled(False)
         self.search_status.setText(f"Searching for “{query}”…")
         mgr = self.manager
-        self._async.run(lambda: search_hub(query, mgr), self._search_done)
+        self._async.run(lambda: search_hub(query, mgr.client), self._search_done)
 
     def _search_done(self, hits: Any, error: Exception | None) -> None:
         self.search_button.setEnabled(True)
@@ -409,7 +409,7 @@ class ModelManagerDialog(QDialog):
             return
         self.search_status.setText(f"Listing the files of {m.repo_id}…")
         mgr = self.manager
-        self._async.run(lambda: repo_ggufs(m.repo_id, mgr), self._files_done)
+        self._async.run(lambda: repo_ggufs(m.repo_id, mgr.client), self._files_done)
 
     def _files_done(self, files: Any, error: Exception | None) -> None:
         if error is not None:
