@@ -66,22 +66,22 @@ def make_dialog(qtbot, entry: CatalogEntry, hw: Hardware | None = None) -> Model
 
 def test_item_models_pass_qtmodeltester(qtbot, qtmodeltester, entry: CatalogEntry) -> None:  # type: ignore[no-untyped-def]
     dlg = make_dialog(qtbot, entry)
-    for model in (dlg.catalog_model, dlg.installed_model, dlg.downloads_model):
+    for model in (dlg.recommended.model, dlg.installed.model, dlg.downloads.model):
         qtmodeltester.check(model)
-    dlg.catalog_view.selectRow(0)
+    dlg.recommended.view.selectRow(0)
     dlg.download_selected_entry()
-    qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
-    for model in (dlg.downloads_model, dlg.installed_model):
+    qtbot.waitUntil(lambda: dlg.installed.model.rowCount() == 1, timeout=20_000)
+    for model in (dlg.downloads.model, dlg.installed.model):
         qtmodeltester.check(model)
-    dlg.search_edit.setText("tiny")
-    with qtbot.waitSignal(dlg._async.finished, timeout=10_000):
-        dlg.search()
-    assert dlg.search_model.rowCount() == 1
-    qtmodeltester.check(dlg.search_model)
-    with qtbot.waitSignal(dlg._async.finished, timeout=10_000):
-        dlg.results_view.setCurrentIndex(dlg.search_model.index(0, 0))
-    assert dlg.files_model.rowCount() == 1
-    qtmodeltester.check(dlg.files_model)
+    dlg.search_tab.search_edit.setText("tiny")
+    with qtbot.waitSignal(dlg.search_tab.worker.finished, timeout=10_000):
+        dlg.search_tab.search()
+    assert dlg.search_tab.search_model.rowCount() == 1
+    qtmodeltester.check(dlg.search_tab.search_model)
+    with qtbot.waitSignal(dlg.search_tab.worker.finished, timeout=10_000):
+        dlg.search_tab.results_view.setCurrentIndex(dlg.search_tab.search_model.index(0, 0))
+    assert dlg.search_tab.files_model.rowCount() == 1
+    qtmodeltester.check(dlg.search_tab.files_model)
 
 
 def test_download_reaches_100_and_installs_then_use_with_overrides(
@@ -89,22 +89,22 @@ def test_download_reaches_100_and_installs_then_use_with_overrides(
 ) -> None:  # type: ignore[no-untyped-def]
     fake_hub.faults[FILE] = Fault(drop_at=len(fake_hub.repos[REPO].files[FILE].data) // 2)
     dlg = make_dialog(qtbot, entry)
-    assert dlg.catalog_model.data(dlg.catalog_model.index(0, 3)) == "CPU only (slow)"
-    dlg.catalog_view.selectRow(0)
-    assert dlg.download_button.isEnabled() and dlg.plan_panel.plan is not None
-    dlg.download_button.click()
-    assert dlg.tabs.currentIndex() == 2 and dlg.downloads_model.rowCount() == 1
-    task = dlg.downloads_model.item(0)
-    qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
+    assert dlg.recommended.model.data(dlg.recommended.model.index(0, 3)) == "CPU only (slow)"
+    dlg.recommended.view.selectRow(0)
+    assert dlg.recommended.download_button.isEnabled() and dlg.plan_panel.plan is not None
+    dlg.recommended.download_button.click()
+    assert dlg.tabs.currentIndex() == 2 and dlg.downloads.model.rowCount() == 1
+    task = dlg.downloads.model.item(0)
+    qtbot.waitUntil(lambda: dlg.installed.model.rowCount() == 1, timeout=20_000)
     assert task.state == DownloadState.DONE
-    idx = dlg.downloads_model.index(0, 2)
-    assert dlg.downloads_model.data(idx, ProgressRole) == 1.0
-    assert dlg.downloads_model.data(idx).startswith("100 %")
-    assert dlg.downloads_model.data(dlg.downloads_model.index(0, 1)) == "Installed"
+    idx = dlg.downloads.model.index(0, 2)
+    assert dlg.downloads.model.data(idx, ProgressRole) == 1.0
+    assert dlg.downloads.model.data(idx).startswith("100 %")
+    assert dlg.downloads.model.data(dlg.downloads.model.index(0, 1)) == "Installed"
 
     # The new model is selected on the Installed tab with its plan; override the context.
     dlg.tabs.setCurrentIndex(3)
-    dlg.installed_view.selectRow(0)
+    dlg.installed.view.selectRow(0)
     m = dlg.selected_installed()
     assert m is not None and m.ok and m.path == task.paths[0]
     assert dlg.use_button.isEnabled()
@@ -126,11 +126,11 @@ def test_gpu_overrides_and_badges(qtbot, entry: CatalogEntry) -> None:  # type: 
     dlg = make_dialog(qtbot, entry, Hardware.with_gpu(8 * GiB))
     row = next(
         i
-        for i in range(dlg.catalog_model.rowCount())
-        if dlg.catalog_model.item(i).id == "gpt-oss-20b"
+        for i in range(dlg.recommended.model.rowCount())
+        if dlg.recommended.model.item(i).id == "gpt-oss-20b"
     )
-    assert "experts on CPU" in dlg.catalog_model.data(dlg.catalog_model.index(row, 3))
-    dlg.catalog_view.selectRow(row)
+    assert "experts on CPU" in dlg.recommended.model.data(dlg.recommended.model.index(row, 3))
+    dlg.recommended.view.selectRow(row)
     panel = dlg.plan_panel
     auto = panel.plan
     assert auto is not None and auto.n_cpu_moe > 0 and panel.ncmoe.isEnabled()
@@ -147,18 +147,18 @@ def test_pause_resume_cancel_from_the_dialog(qtbot, entry: CatalogEntry, fake_hu
     size = len(fake_hub.repos[REPO].files[FILE].data)
     fake_hub.faults[FILE] = Fault(stall_at=size // 2)
     dlg = make_dialog(qtbot, entry)
-    dlg.catalog_view.selectRow(0)
-    dlg.download_button.click()
-    task = dlg.downloads_model.item(0)
+    dlg.recommended.view.selectRow(0)
+    dlg.recommended.download_button.click()
+    task = dlg.downloads.model.item(0)
     assert fake_hub.stalled.wait(10)
     assert task.wait_for(lambda p: p.done >= size // 2, 10)
-    qtbot.waitUntil(dlg.pause_button.isEnabled, timeout=5000)
-    dlg.pause_button.click()
+    qtbot.waitUntil(dlg.downloads.pause_button.isEnabled, timeout=5000)
+    dlg.downloads.pause_button.click()
     qtbot.waitUntil(lambda: task.state == DownloadState.PAUSED, timeout=10_000)
-    qtbot.waitUntil(dlg.resume_button.isEnabled, timeout=5000)
-    assert "Paused" in dlg.downloads_model.data(dlg.downloads_model.index(0, 1))
-    dlg.resume_button.click()
-    qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
+    qtbot.waitUntil(dlg.downloads.resume_button.isEnabled, timeout=5000)
+    assert "Paused" in dlg.downloads.model.data(dlg.downloads.model.index(0, 1))
+    dlg.downloads.resume_button.click()
+    qtbot.waitUntil(lambda: dlg.installed.model.rowCount() == 1, timeout=20_000)
     assert fake_hub.bytes_served(FILE) == size  # resumed, nothing fetched twice
 
 
@@ -176,9 +176,9 @@ def test_import_remove_and_bad_files(
     good = tmp_path / "good.gguf"
     shutil.copy(tiny_model, good)
     m = dlg.import_file(str(good))
-    assert m is not None and dlg.tabs.currentIndex() == 3 and dlg.installed_model.rowCount() == 1
-    assert dlg.remove_model(dlg.installed_model.item(0)) == 0  # imported: forgotten, file kept
-    assert good.exists() and dlg.installed_model.rowCount() == 0
+    assert m is not None and dlg.tabs.currentIndex() == 3 and dlg.installed.model.rowCount() == 1
+    assert dlg.remove_model(dlg.installed.model.item(0)) == 0  # imported: forgotten, file kept
+    assert good.exists() and dlg.installed.model.rowCount() == 0
 
 
 def test_first_run_downloads_and_chooses(qtbot, entry: CatalogEntry) -> None:  # type: ignore[no-untyped-def]
@@ -224,15 +224,15 @@ def test_first_run_recommends_for_real_machines(qtbot) -> None:  # type: ignore[
 def test_download_to_a_chosen_folder_is_listed(qtbot, entry: CatalogEntry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     dlg = make_dialog(qtbot, entry)
     dlg.start_download(entry.request(str(tmp_path / "models")))
-    qtbot.waitUntil(lambda: dlg.installed_model.rowCount() == 1, timeout=20_000)
-    m = dlg.installed_model.item(0)
+    qtbot.waitUntil(lambda: dlg.installed.model.rowCount() == 1, timeout=20_000)
+    m = dlg.installed.model.item(0)
     assert m.source == "folder" and m.path == (tmp_path / "models").resolve() / FILE
 
 
 def test_closing_the_dialog_stops_listening_but_not_downloading(qtbot, entry: CatalogEntry) -> None:  # type: ignore[no-untyped-def]
     dlg = make_dialog(qtbot, entry)
     dlg.start_download(entry.request())
-    task = dlg.downloads_model.item(0)
+    task = dlg.downloads.model.item(0)
     assert task.listening
     dlg.reject()
     assert not task.listening

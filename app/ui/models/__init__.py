@@ -6,7 +6,8 @@ Entry points for the main window:
 - ``FirstRunWidget(parent)`` with ``modelChosen(LoadOptions)``.
 """
 
-from app.ui.models.dialog import ModelManagerDialog, open_model_manager, shared_manager
+from app.ui.models.common import shared_manager
+from app.ui.models.dialog import ModelManagerDialog, open_model_manager
 from app.ui.models.firstrun import FirstRunWidget
 
 __all__ = ["FirstRunWidget", "ModelManagerDialog", "open_model_manager", "shared_manager"]

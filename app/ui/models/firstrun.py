@@ -26,6 +26,7 @@ from app.hub.download import DownloadManager, DownloadState, DownloadTask
 from app.hub.hardware import Hardware
 from app.hub.installed import InstalledModel, LibraryError, ModelLibrary
 from app.hub.planner import plan
+from app.ui.models.common import gpus_text, shared_manager
 
 
 class FirstRunWidget(QWidget):
@@ -47,8 +48,6 @@ class FirstRunWidget(QWidget):
 
             hardware = hw_mod.detect()
         if manager is None:
-            from app.ui.models.dialog import shared_manager
-
             manager = shared_manager()
         self.hw = hardware
         self.manager = manager
@@ -109,11 +108,7 @@ class FirstRunWidget(QWidget):
     def _describe(self) -> None:
         p = self.entry_plan
         hw = self.hw
-        gpu = (
-            ", ".join(f"{g.description} ({fmt.size(g.total)})" for g in hw.gpus)
-            if hw.gpu_offload and hw.gpus
-            else "no GPU this build can use"
-        )
+        gpu = gpus_text(hw, "no GPU this build can use")
         self.recommendation.setText(
             f"<p>This computer: {fmt.size(hw.ram_total)} of memory, {hw.cpu_physical} CPU "
             f"cores, {gpu}.</p>"
