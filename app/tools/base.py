@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from app.harmony.model import Message
+
 ToolStatus = Literal["ok", "error", "timeout", "refused", "interrupted", "unavailable"]
 TOOL_STATUSES: tuple[str, ...] = ("ok", "error", "timeout", "refused", "interrupted", "unavailable")
 Consent = Literal["auto", "ask"]
@@ -99,7 +101,12 @@ class ToolContext:
     work_dir: Path  # the chat's own folder: /mnt/data for the python tool
     conversation_id: int | None = None
     cancel: threading.Event = field(default_factory=threading.Event)  # the user pressed Stop
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # function tools; python uses its own setting (the prompt says it)
+    output_dir: Path | None = None  # where images go (out of the code's reach); None: work_dir
+
+    @property
+    def outputs(self) -> Path:
+        return self.output_dir if self.output_dir is not None else self.work_dir
 
 
 class Tool(Protocol):
@@ -117,3 +124,24 @@ class Tool(Protocol):
     def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         """Run one call; a failure is a result (status + a sentence), never an exception."""
         ...
+
+
+def result_message(call: ToolCall, result: ToolResult) -> Message:
+    """The Harmony message that carries ``result`` back to the model: authored by the tool
+    ("python", "browser.search", "functions.get_weather"), to the assistant, on the call's
+    channel (python is called on ``analysis``; functions on ``commentary``)."""
+    return Message(
+        "tool",
+        result.text,
+        channel=call.channel or "commentary",
+        recipient="assistant",
+        name=call.recipient,
+    )
+
+
+def failure(status: ToolStatus, sentence: str, duration_s: float = 0.0) -> ToolResult:
+    """A result for a call that did not run as asked: the model and the user read the same
+    sentence."""
+    return ToolResult(
+        status=status, text=sentence, output=sentence, error=sentence, duration_s=duration_s
+    )
