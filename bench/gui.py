@@ -106,7 +106,7 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.chat_view import MessageData
+    from app.ui.message import MessageData
     from app.ui.prefs import UiPrefs
     from app.ui.window import MainWindow
     from app.ui.worker import GenerationWorker, WorkerThread

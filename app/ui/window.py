@@ -41,9 +41,10 @@ from app.store import (
 )
 from app.store import Message as StoredMessage
 from app.ui import theme as themes
-from app.ui.chat_view import ChatView, MessageData, MessageWidget
+from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.engine_control import EngineController, backend_name
+from app.ui.message import MessageData, MessageWidget
 from app.ui.prefs import UiPrefs
 from app.ui.settings_panel import SettingsPanel
 from app.ui.sidebar import Sidebar

@@ -8,7 +8,7 @@ import signal
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from app.ui.chat_view import CodeBlock
+from app.ui.markdown_view import CodeBlock
 from app.ui.worker import Update
 from tests.helpers.tinymodel import WORD_TOKENS
 from tests.ui.conftest import ANSWER, THINK, harmony_reply, load, script_next, wait_reply

@@ -7,15 +7,10 @@ from PySide6.QtGui import QDesktopServices
 
 from app.engine.events import ModelInfo
 from app.store import Store
-from app.ui.chat_view import (
-    FIRST_RENDER,
-    ChatView,
-    MessageData,
-    MessageWidget,
-    RichLabel,
-    open_link,
-)
+from app.ui.chat_view import FIRST_RENDER, ChatView
 from app.ui.markdown import MarkdownColors
+from app.ui.markdown_view import RichLabel, open_link
+from app.ui.message import MessageData, MessageWidget
 
 
 def test_thinking_streams_live_then_collapses_when_the_answer_starts(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QStyleOptionViewItem
 
 from app.store import Store
-from app.ui.chat_view import MessageData, RichLabel
+from app.ui.markdown_view import RichLabel
+from app.ui.message import MessageData
 from app.ui.prefs import UiPrefs
 from app.ui.sidebar import ConversationListModel, SearchResultsModel
 

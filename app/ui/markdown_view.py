@@ -1,0 +1,227 @@
+"""A Markdown answer as widgets: one rich-text label per finished block, one code widget per
+fenced block, plus a live tail. While a reply streams only the tail is re-rendered (see
+``app.ui.markdown``), so an update costs the same at token 4,000 as at token 100.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.markdown import IncrementalMarkdown, MarkdownColors, Segment, render_document
+from app.ui.widgets import action_button
+
+SAFE_SCHEMES = ("http", "https", "mailto")
+
+
+def open_link(url: str) -> bool:
+    """Open a link in the system browser, on click only, and only for web/mail links."""
+    q = QUrl(url)
+    if q.scheme().lower() not in SAFE_SCHEMES:
+        return False
+    return bool(QDesktopServices.openUrl(q))
+
+
+class RichLabel(QLabel):
+    """A selectable rich-text label whose links open only on click, in the system browser."""
+
+    def __init__(self, html: str = "") -> None:
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setOpenExternalLinks(False)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.linkActivated.connect(open_link)
+        self._hfw: dict[int, int] = {}
+        if html:
+            self.setText(html)
+
+    # QLabel recomputes its word-wrapped height on every layout pass; with dozens of blocks that
+    # made each streaming update cost O(answer length). Cache it per width until the text changes.
+    def setText(self, text: str) -> None:
+        self._hfw.clear()
+        super().setText(text)
+
+    def heightForWidth(self, width: int) -> int:
+        h = self._hfw.get(width)
+        if h is None:
+            h = self._hfw[width] = super().heightForWidth(width)
+        return h
+
+
+class CodeBlock(QFrame):
+    """A fenced code block: language, a Copy button, highlighted code that scrolls sideways."""
+
+    def __init__(self, seg: Segment) -> None:
+        super().__init__()
+        self.setObjectName("codeBlock")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("codeHeader")
+        h = QHBoxLayout(header)
+        h.setContentsMargins(10, 2, 4, 2)
+        self.lang = QLabel()
+        self.lang.setObjectName("codeLang")
+        self.copy_button = action_button("Copy", "Copy this code")
+        self.copy_button.clicked.connect(self._copy)
+        h.addWidget(self.lang)
+        h.addStretch(1)
+        h.addWidget(self.copy_button)
+        lay.addWidget(header)
+        self.body = QLabel()
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setContentsMargins(12, 8, 12, 10)
+        self.scroller = QScrollArea()
+        self.scroller.setWidget(self.body)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget {background: transparent;}"
+        )
+        lay.addWidget(self.scroller)
+        self.code = ""
+        self.set_segment(seg)
+
+    def set_segment(self, seg: Segment) -> None:
+        self.code = seg.code
+        self.lang.setText(seg.lang or "code")
+        self.body.setText(seg.html)
+        self._fit()
+
+    def _fit(self) -> None:
+        h = self.body.sizeHint().height()
+        if self.body.sizeHint().width() > self.scroller.viewport().width() > 0:
+            h += self.scroller.horizontalScrollBar().sizeHint().height()
+        self.scroller.setFixedHeight(h)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.code)
+        self.copy_button.setText("Copied")
+        QTimer.singleShot(1500, self, self._reset_copy)
+
+    def _reset_copy(self) -> None:
+        self.copy_button.setText("Copy")
+
+
+def _segment_widget(seg: Segment) -> QWidget:
+    return CodeBlock(seg) if seg.kind == "code" else RichLabel(seg.html)
+
+
+class MarkdownView(QWidget):
+    """A Markdown answer as block widgets; streams by re-rendering only its tail block."""
+
+    def __init__(self, colors: MarkdownColors) -> None:
+        super().__init__()
+        self.colors = colors
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(8)
+        # Finished blocks live in their own container: a tail update then invalidates only the
+        # outer two-item layout, and the container's cached height stays valid (layout cost
+        # stays flat as the answer grows).
+        self._done = QWidget()
+        self._lay = QVBoxLayout(self._done)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+        self._lay.setSpacing(8)
+        self._done.hide()
+        self._tail_box = QVBoxLayout()
+        self._tail_box.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._done)
+        outer.addLayout(self._tail_box)
+        self._inc = IncrementalMarkdown(colors)
+        self._tail: list[QWidget] = []  # the open blocks, re-rendered on each update
+        self._tail_kinds: list[str] = []
+        self.text = ""
+
+    def blocks(self) -> list[QWidget]:
+        done = []
+        for i in range(self._lay.count()):
+            item = self._lay.itemAt(i)
+            if item is not None and (w := item.widget()) is not None:
+                done.append(w)
+        return done + self._tail
+
+    def set_document(self, text: str) -> None:
+        """Show a finished text (merged blocks: fewest widgets)."""
+        self._clear()
+        self.text = text
+        for seg in render_document(text, self.colors):
+            self._lay.addWidget(_segment_widget(seg))
+        self._done.setVisible(self._lay.count() > 0)
+
+    def stream(self, text: str) -> None:
+        """The text so far; renders newly finished blocks once, then the tail."""
+        self.text = text
+        finished, tail = self._inc.update(text)
+        self._place(finished, tail)
+
+    def finish(self, text: str) -> None:
+        self.text = text
+        self._place(self._inc.finish(text), [])
+
+    def _place(self, finished: list[Segment], tail: list[Segment]) -> None:
+        if finished:
+            # Finished blocks move from the tail to the done column; the tail is rebuilt.
+            self._drop_tail()
+            for seg in finished:
+                self._lay.addWidget(_segment_widget(seg))
+            self._done.show()
+        # Update the open blocks in place where the kind matches (the common case: the last
+        # paragraph or code block grew), else replace from there on.
+        for i, seg in enumerate(tail):
+            if i < len(self._tail) and self._tail_kinds[i] == seg.kind:
+                self._set_widget(self._tail[i], seg)
+                continue
+            self._drop_tail(i)
+            w = _segment_widget(seg)
+            self._tail.append(w)
+            self._tail_kinds.append(seg.kind)
+            self._tail_box.addWidget(w)
+        self._drop_tail(len(tail))
+
+    @staticmethod
+    def _set_widget(w: QWidget, seg: Segment) -> None:
+        if isinstance(w, CodeBlock):
+            w.set_segment(seg)
+        elif isinstance(w, QLabel):
+            w.setText(seg.html)
+
+    def _drop_tail(self, keep: int = 0) -> None:
+        while len(self._tail) > keep:
+            w = self._tail.pop()
+            self._tail_kinds.pop()
+            self._tail_box.removeWidget(w)
+            w.hide()
+            w.deleteLater()
+
+    def _clear(self) -> None:
+        self._drop_tail()
+        self._inc = IncrementalMarkdown(self.colors)
+        while self._lay.count():
+            item = self._lay.takeAt(0)
+            if item is not None and (w := item.widget()) is not None:
+                w.deleteLater()
