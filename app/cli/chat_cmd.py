@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
                     settings=saved.prompt_settings(settings),
                     sampling=saved.sampling(args),
                 )
-                outcome = chat.stream_reply(client, request, control=control, on_event=printer)
+                outcome = chat.run_unsaved(client, request, control=control, on_event=printer)
     finally:
         client.close()
         saved.close()

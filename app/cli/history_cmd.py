@@ -141,19 +141,7 @@ def _show(args: argparse.Namespace) -> int:
         out = _conv_dict(conv) | {
             "settings": conv.settings,
             "path": [
-                {
-                    "id": m.id,
-                    "parent": m.parent_id,
-                    "role": m.role,
-                    "content": m.content,
-                    "reasoning": m.reasoning,
-                    "tool_calls": m.tool_calls,
-                    "model": m.model,
-                    "status": m.status,
-                    "error": m.error,
-                    "stats": m.stats,
-                    "branch": [branches[m.id].position, branches[m.id].count],
-                }
+                m.to_dict() | {"branch": [branches[m.id].position, branches[m.id].count]}
                 for m in path
             ],
         }

@@ -5,6 +5,7 @@ same dictionaries travel over the engine host's pipe and are what ``hearth chat 
 
 Types: ``reasoning`` / ``content`` / ``preamble`` (text deltas of the analysis, final and
 commentary-without-recipient channels), ``tool_call`` (recipient, arguments, constrain, channel),
+``tool_result`` (the turn ran the tool: status, what the model reads, what the user sees),
 ``prefill`` (progress through a long prompt), ``trimmed`` (oldest turns left out so the prompt
 fits the context), ``done`` (the stats; always
 the last event of a reply that did not fail), ``error`` (kind + a sentence for the user; last).
@@ -110,6 +111,24 @@ class ToolCallEvent(EngineEvent):
 
 
 @dataclass
+class ToolResultEvent(EngineEvent):
+    """A tool the model called has run (sent by the turn, not the engine: the turn runs tools).
+    ``text`` is what the model reads; ``output`` what the user may read (can be longer);
+    ``images``/``files`` are the files it produced ({"path", "name", "mime", "size"})."""
+
+    type: ClassVar[str] = "tool_result"
+    recipient: str = ""
+    status: str = "ok"  # ok | error | timeout | refused | interrupted | unavailable
+    text: str = ""
+    output: str = ""
+    duration_s: float = 0.0
+    truncated: bool = False
+    error: str = ""
+    images: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class PrefillEvent(EngineEvent):
     """Progress through a long prompt (more than one 512-token chunk to evaluate): sent before
     each chunk, so a reader can show "Reading the chat… 40 %"."""
@@ -153,6 +172,7 @@ _TYPES: dict[str, type[EngineEvent]] = {
         ContentEvent,
         PreambleEvent,
         ToolCallEvent,
+        ToolResultEvent,
         PrefillEvent,
         TrimmedEvent,
         DoneEvent,

@@ -101,6 +101,15 @@ MIGRATIONS: list[Migration] = [
         ) WHERE id IN (SELECT parent_id FROM path WHERE parent_id IS NOT NULL);
         """,
     ),
+    Migration(
+        "004_tool_results_and_attachments",
+        # A tool message's whole result (status, full output, images, files, duration: the
+        # content column keeps what the model read), and the files attached to a user message.
+        """
+        ALTER TABLE messages ADD COLUMN tool_result TEXT;
+        ALTER TABLE messages ADD COLUMN attachments TEXT;
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -57,6 +57,31 @@ class Message:
     stats: dict[str, Any] | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    # A tool message's whole result (app.tools.base.ToolResult.to_dict()); ``content`` is what
+    # the model read.
+    tool_result: dict[str, Any] | None = None
+    # Files attached to a user message (app.attachments' records, as dicts).
+    attachments: list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message as JSON: the export format and ``hearth history show --json``."""
+        return {
+            "id": self.id,
+            "parent": self.parent_id,
+            "role": self.role,
+            "name": self.name,
+            "content": self.content,
+            "reasoning": self.reasoning,
+            "tool_calls": self.tool_calls,
+            "tool_result": self.tool_result,
+            "attachments": self.attachments,
+            "model": self.model,
+            "status": self.status,
+            "error": self.error,
+            "stats": self.stats,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 @dataclass(frozen=True)

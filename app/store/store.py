@@ -60,7 +60,11 @@ from app.store.models import (
 _UNSET: Any = object()
 _MSG_COLS = (
     "id, conversation_id, parent_id, role, content, reasoning, name, tool_calls, model, status,"
-    " error, stats, created_at, updated_at"
+    " error, stats, created_at, updated_at, tool_result, attachments"
+)
+_INSERT_MSG = (
+    f"INSERT INTO messages ({_MSG_COLS.replace('id, ', '', 1)})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _CONV_COLS = "id, title, created_at, updated_at, pinned, settings, active_leaf_id, deleted_at"
 TITLE_MAX = 60
@@ -134,6 +138,8 @@ def _message(row: Sequence[Any]) -> Message:
         stats=loads(row[11]),
         created_at=row[12],
         updated_at=row[13],
+        tool_result=loads(row[14]),
+        attachments=loads(row[15]),
     )
 
 
@@ -551,6 +557,8 @@ class Store:
         status: str = "done",
         error: str | None = None,
         stats: dict[str, Any] | None = None,
+        tool_result: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Message:
         """Append a message under ``parent_id`` (default: the active leaf; None: a new root) and
         make it the active leaf. The first user message names an untitled chat."""
@@ -576,8 +584,7 @@ class Store:
                         f"Message {parent} is not part of conversation {conversation_id}."
                     )
             cur = conn.execute(
-                f"INSERT INTO messages ({_MSG_COLS.replace('id, ', '', 1)})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_MSG,
                 (
                     conversation_id,
                     parent,
@@ -592,6 +599,8 @@ class Store:
                     dumps(stats),
                     now,
                     now,
+                    dumps(tool_result),
+                    dumps(attachments),
                 ),
             )
             mid = int(cur.lastrowid or 0)
@@ -624,6 +633,7 @@ class Store:
         status: str = _UNSET,
         error: str | None = _UNSET,
         stats: dict[str, Any] | None = _UNSET,
+        tool_result: dict[str, Any] | None = _UNSET,
         touch_conversation: bool = False,
     ) -> None:
         """Change fields of a message in one short transaction (the streaming save)."""
@@ -637,6 +647,7 @@ class Store:
             ("status", status, False),
             ("error", error, False),
             ("stats", stats, True),
+            ("tool_result", tool_result, True),
         ):
             if value is not _UNSET:
                 fields.append(f"{column} = ?")
@@ -882,8 +893,7 @@ class Store:
             new_ids: dict[Any, int] = {}
             for m in messages:
                 cur = conn.execute(
-                    f"INSERT INTO messages ({_MSG_COLS.replace('id, ', '', 1)})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _INSERT_MSG,
                     (
                         cid,
                         None if m["parent"] is None else new_ids[m["parent"]],
@@ -898,6 +908,8 @@ class Store:
                         dumps(m["stats"]),
                         m["created_at"],
                         m["updated_at"],
+                        dumps(m.get("tool_result")),
+                        dumps(m.get("attachments")),
                     ),
                 )
                 new_ids[m["id"]] = int(cur.lastrowid or 0)

@@ -39,24 +39,7 @@ def export_json(store: Store, conversation_id: int) -> dict[str, Any]:
             "settings": conv.settings,
             "active_leaf": conv.active_leaf_id,
         },
-        "messages": [
-            {
-                "id": m.id,
-                "parent": m.parent_id,
-                "role": m.role,
-                "name": m.name,
-                "content": m.content,
-                "reasoning": m.reasoning,
-                "tool_calls": m.tool_calls,
-                "model": m.model,
-                "status": m.status,
-                "error": m.error,
-                "stats": m.stats,
-                "created_at": m.created_at,
-                "updated_at": m.updated_at,
-            }
-            for m in store.messages(conversation_id)
-        ],
+        "messages": [m.to_dict() for m in store.messages(conversation_id)],
     }
 
 
@@ -238,6 +221,8 @@ def validate(data: Any) -> dict[str, Any]:
                 "status": "interrupted" if status == "streaming" else status,
                 "error": _text(m, "error", optional=True),
                 "stats": _json_obj(m, "stats", dict),
+                "tool_result": _json_obj(m, "tool_result", dict),
+                "attachments": _attachments(m, i),
                 "created_at": created,
                 "updated_at": _time(m, "updated_at", created),
             }
@@ -253,6 +238,13 @@ def validate(data: Any) -> dict[str, Any]:
         "messages": out,
         "active_leaf": leaf if isinstance(leaf := conv.get("active_leaf"), int | str) else None,
     }
+
+
+def _attachments(m: dict[str, Any], i: int) -> list[dict[str, Any]] | None:
+    items = _json_obj(m, "attachments", list)
+    if items is not None and not all(isinstance(a, dict) for a in items):
+        raise _bad(f"message {i + 1} has an attachment that is not a JSON object")
+    return items
 
 
 def import_json_text(store: Store, text: str) -> int:

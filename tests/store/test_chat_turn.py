@@ -212,7 +212,13 @@ def test_history_of_tool_calls_and_results():
             recipient="functions.get_weather",
             content_type="json",
         ),
-        Message("tool", '{"sky":"blue"}', name="functions.get_weather"),
+        Message(
+            "tool",
+            '{"sky":"blue"}',
+            channel="commentary",
+            recipient="assistant",
+            name="functions.get_weather",
+        ),
         Message("assistant", "Blue sky.", channel="final"),
     ]
 
@@ -232,9 +238,10 @@ def test_history_leaves_out_stored_tool_calls_that_are_not_objects() -> None:
         tool_calls=["junk", {"name": "functions.f", "arguments": "{}"}],
     )  # fmt: skip
     user = StoredMessage(id=1, conversation_id=1, parent_id=None, role="user", content="q")
+    # The row ended in a call, so its text is the preamble the model wrote before the call
+    # (commentary, in that order), not a final answer after it.
     assert harmony_history([user, reply]) == [
         Message("user", "q"),
-        Message("assistant", "{}", channel="commentary", recipient="functions.f",
-                content_type="json"),
-        Message("assistant", "ok", channel="final"),
-    ]  # fmt: skip
+        Message("assistant", "ok", channel="commentary"),
+        Message("assistant", "{}", channel="commentary", recipient="functions.f"),
+    ]

@@ -11,7 +11,12 @@ from app.store.transfer import import_json_text
 def _chat(store):
     c = store.create_conversation(settings={"model": "gpt-oss-20b", "effort": "high"})
     store.update_settings(c.id, {"instructions": "Answer in French."})
-    u = store.add_message(c.id, "user", "Weather in Paris?")
+    u = store.add_message(
+        c.id,
+        "user",
+        "Weather in Paris?",
+        attachments=[{"name": "notes.md", "sha256": "ab" * 32, "size": 12, "tokens": 4}],
+    )
     store.add_message(
         c.id,
         "assistant",
@@ -23,7 +28,13 @@ def _chat(store):
         model="gpt-oss-20b",
         stats={"prompt_tokens": 42, "generation_tps": 30.5},
     )
-    store.add_message(c.id, "tool", '{"sky": "sunny"}', name="functions.get_weather")
+    store.add_message(
+        c.id,
+        "tool",
+        '{"sky": "sunny"}',
+        name="functions.get_weather",
+        tool_result={"status": "ok", "output": '{"sky": "sunny"}', "duration_s": 0.4},
+    )
     store.add_message(c.id, "assistant", "Il fait beau. ```code``` inside", status="done")
     store.edit_message(u.id, "Weather in Lyon?")
     store.add_message(c.id, "assistant", "Partial…", status="interrupted")
