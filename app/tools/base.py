@@ -13,6 +13,7 @@ server that went away): it returns a result whose ``status`` says what happened 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -103,6 +104,9 @@ class ToolContext:
     cancel: threading.Event = field(default_factory=threading.Event)  # the user pressed Stop
     timeout_s: float = 120.0  # function tools; python uses its own setting (the prompt says it)
     output_dir: Path | None = None  # where images go (out of the code's reach); None: work_dir
+    # Called with each piece of output as it arrives (a card can show a long run live);
+    # from the thread that runs the tool.
+    on_output: Callable[[str], None] | None = None
 
     @property
     def outputs(self) -> Path:

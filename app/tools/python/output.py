@@ -9,6 +9,7 @@ to the chat's output folder; the model reads a line saying that the user saw the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,11 @@ class OutputCollector:
     tail: str = ""  # the last characters past the head (a traceback after a flood of output)
     images: list[ToolFile] = field(default_factory=list)
     error_name: str = ""
+    on_output: Callable[[str], None] | None = None
 
     def text(self, text: str) -> None:
+        if self.on_output is not None and text and self.kept < self.user_chars:
+            self.on_output(text[: self.user_chars - self.kept])
         self.seen += len(text)
         room = self.user_chars - self.kept
         if room > 0:

@@ -195,7 +195,7 @@ def _drops_root() -> bool:
 
 def _namespace_args(drops_root: bool) -> list[str]:
     args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-    args += ["--unshare-cgroup-try", "--new-session"]
+    args += ["--hostname", "sandbox", "--unshare-cgroup-try", "--new-session"]
     if drops_root:
         # bwrap runs privileged; the launcher drops to nobody itself (it needs these two
         # capabilities for that, and setuid() then clears every capability).

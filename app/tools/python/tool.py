@@ -141,6 +141,7 @@ class PythonTool:
             drive=kernel.drive,
             user_chars=self.settings.user_output_chars,
             model_chars=self.settings.model_output_chars,
+            on_output=ctx.on_output,
         )
         run = kernel.execute(code, collector, limits.timeout_s, ctx.cancel)
         note = ""
