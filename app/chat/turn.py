@@ -17,6 +17,7 @@ view shows the rows at once) and ``stream_turn`` on its worker thread. ``run_tur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +32,11 @@ from app.harmony import Message
 from app.store import InvalidRequestError, Store, StoreError, StreamingWriter
 from app.store import Message as StoredMessage
 from app.store.streaming import SAVE_INTERVAL
-from app.tools.base import ToolCall, ToolContext, ToolResult, result_message
+from app.tools.base import ToolCall, ToolResult, result_message
+
+# A testing and benchmark aid: called with each request of a turn just before it is sent (the
+# first, then one per continuation after a tool call), e.g. to set ``script`` for an exact reply.
+RequestHook = Callable[[GenerateRequest], None]
 
 
 @dataclass
@@ -124,18 +129,20 @@ def _run(
     control: TurnControl,
     on_event: EventCallback | None,
     tools: TurnTools | None,
-    conversation_id: int | None,
+    before_send: RequestHook | None,
 ) -> TurnOutcome:
     """The tool loop over ``stream_reply``; returns the turn's outcome (the last segment's
     status and stats, every segment's text)."""
     if tools is not None:
-        request.settings = tools.host.prompt(request.settings)
+        request.settings = tools.host.apply(request.settings)
     contents: list[str] = []
     reasonings: list[str] = []
     calls: list[dict[str, Any]] = []
     results: list[ToolResult] = []
     note = ""
     while True:
+        if before_send is not None:
+            before_send(request)
         part = _stream_reply(
             engine, request, control=control, on_event=on_event, recorder=transcript.recorder()
         )
@@ -155,14 +162,9 @@ def _run(
             note = f"The model kept calling tools after the limit of {tools.max_calls} a turn."
             break
         call = call_from_dict(part.tool_calls[-1])
-        ctx = ToolContext(
-            work_dir=tools.work_dir(conversation_id),
-            conversation_id=conversation_id,
-            cancel=control.stop_event,
-        )
         try:
             transcript.begin_tool(call)
-            result = run_call(tools, call, ctx, calls_so_far=len(results))
+            result = run_call(tools, call, control.stop_event, calls_so_far=len(results))
             results.append(result)
             transcript.end_tool(call, result, control.stopped)
         except StoreError as exc:
@@ -200,6 +202,7 @@ def run_unsaved(
     control: TurnControl | None = None,
     on_event: EventCallback | None = None,
     tools: TurnTools | None = None,
+    before_send: RequestHook | None = None,
 ) -> TurnOutcome:
     """A whole turn kept in memory (``hearth chat --no-save``; the API server, which leaves tool
     calls to its client, calls ``stream_reply`` directly)."""
@@ -210,7 +213,7 @@ def run_unsaved(
         control=control or TurnControl(),
         on_event=on_event,
         tools=tools,
-        conversation_id=None,
+        before_send=before_send,
     )
 
 
@@ -289,6 +292,7 @@ def stream_turn(
     control: TurnControl | None = None,
     on_event: EventCallback | None = None,
     tools: TurnTools | None = None,
+    before_send: RequestHook | None = None,
     save_interval: float = SAVE_INTERVAL,
 ) -> TurnOutcome:
     """Stream the reply for a prepared turn (and its tool calls), saving as it grows."""
@@ -299,7 +303,7 @@ def stream_turn(
         control=control or TurnControl(),
         on_event=on_event,
         tools=tools,
-        conversation_id=turn.conversation_id,
+        before_send=before_send,
     )
     outcome.conversation_id = turn.conversation_id
     outcome.user_message_id = turn.user_message.id if turn.user_message else None
