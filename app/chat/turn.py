@@ -323,6 +323,7 @@ def run_turn(
     control: TurnControl | None = None,
     on_event: EventCallback | None = None,
     tools: TurnTools | None = None,
+    before_send: RequestHook | None = None,
 ) -> TurnOutcome:
     """``prepare_turn`` + ``stream_turn``: one whole saved turn (the CLI)."""
     info = engine.model_info
@@ -335,4 +336,12 @@ def run_turn(
         model=info.name if info and info.name else None,
         sampling=sampling,
     )
-    return stream_turn(store, engine, turn, control=control, on_event=on_event, tools=tools)
+    return stream_turn(
+        store,
+        engine,
+        turn,
+        control=control,
+        on_event=on_event,
+        tools=tools,
+        before_send=before_send,
+    )

@@ -39,6 +39,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from app import chat
+from app.chat.testaid import hook_from_env
+from app.cli.consent import ask_on_terminal
 from app.cli.interrupt import ctrl_c_stops
 from app.cli.printers import DIM, RESET, JsonlPrinter, TerminalPrinter
 from app.cli.saved_chat import SavedChat
@@ -238,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
                         sampling=saved.sampling(args),
                         control=control,
                         on_event=printer,
+                        tools=_tools(cid, control),
+                        before_send=hook_from_env(),
                     )
                 except StoreError as e:
                     return fail(str(e), jsonl=args.jsonl, kind="store")
@@ -248,13 +252,31 @@ def run(args: argparse.Namespace) -> int:
                     settings=saved.prompt_settings(settings),
                     sampling=saved.sampling(args),
                 )
-                outcome = chat.run_unsaved(client, request, control=control, on_event=printer)
+                outcome = chat.run_unsaved(
+                    client,
+                    request,
+                    control=control,
+                    on_event=printer,
+                    tools=_tools(saved.conversation_id, control),
+                    before_send=hook_from_env(),
+                )
     finally:
         client.close()
         saved.close()
     if ctrl_c.pressed:
         return 130
     return 0 if outcome.ok and outcome.save_error is None else 1
+
+
+def _tools(conversation_id: int | None, control: chat.TurnControl) -> chat.TurnTools | None:
+    """The tools this chat has turned on (``hearth tools python --mode …``, MCP servers), or
+    None: then the model is told of none."""
+    from app.tools.toolbox import Toolbox
+
+    box = Toolbox.for_chat(conversation_id, cancel=control.stop_event)
+    for name, why in box.problems.items():
+        print(f"hearth chat: {name} is not available: {why}", file=sys.stderr)
+    return None if box.empty else chat.TurnTools(box, ask=ask_on_terminal)
 
 
 def _report_saved(outcome: chat.TurnOutcome) -> None:

@@ -14,10 +14,12 @@ from app.engine.events import (
     PrefillEvent,
     ReasoningEvent,
     ToolCallEvent,
+    ToolResultEvent,
     TrimmedEvent,
 )
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
+TOOL_LINES = 20  # of a tool's output shown in the terminal
 
 
 class TerminalPrinter:
@@ -51,6 +53,8 @@ class TerminalPrinter:
             self._end_reasoning()
             self.out.write(f"\n[tool call] {ev.recipient} {ev.arguments}\n")
             self.out.flush()
+        elif isinstance(ev, ToolResultEvent):
+            self._tool_result(ev)
         elif isinstance(ev, TrimmedEvent):
             self.err.write(f"Note: {ev.message}\n")
         elif isinstance(ev, DoneEvent):
@@ -71,6 +75,21 @@ class TerminalPrinter:
             self._end_reasoning()
             self.err.write(f"hearth chat: {ev.message}\n")
         self.err.flush()
+
+    def _tool_result(self, ev: ToolResultEvent) -> None:
+        """What the tool printed (the first lines: the whole output is in the chat), on stderr
+        like the reasoning: stdout keeps the answer."""
+        head = f"[{ev.recipient} · {ev.status} · {ev.duration_s:.1f} s]"
+        lines = (ev.error if ev.status != "ok" and ev.error else ev.output).splitlines()
+        shown = lines[:TOOL_LINES]
+        if len(lines) > TOOL_LINES:
+            shown.append(f"… {len(lines) - TOOL_LINES} more lines")
+        files = [f.get("name") or f.get("path", "") for f in [*ev.images, *ev.files]]
+        if files:
+            shown.append("files: " + ", ".join(str(f) for f in files))
+        body = "\n".join(shown)
+        text = f"{head}\n{body}\n" if body else f"{head}\n"
+        self.err.write(f"{DIM}{text}{RESET}" if self.dim else text)
 
 
 class JsonlPrinter:
