@@ -29,6 +29,7 @@ SUITES: list[str] = [
     "bench.download",
     "bench.gui",
     "bench.memory",
+    "bench.library",
 ]
 
 

@@ -11,8 +11,8 @@ turn's toolbox; ``resolve_citation`` / ``find_citations`` in the chat view.
 from app.library.browser_tool import BrowserState, BrowserTool
 from app.library.citations import Citation, CitationTarget, find_citations, resolve_citation
 from app.library.index import Doc, Folder, LibraryError, LibraryIndex
-from app.library.search import Hit, search
-from app.library.sync import SyncReport, sync_folder
+from app.library.query import Hit, search
+from app.library.sync import SyncReport, sync_file, sync_folder
 
 __all__ = [
     "BrowserState",
@@ -28,5 +28,6 @@ __all__ = [
     "find_citations",
     "resolve_citation",
     "search",
+    "sync_file",
     "sync_folder",
 ]

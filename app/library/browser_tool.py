@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 from app.library.index import Doc, LibraryIndex
 from app.library.pages import BrowserState, Page, UsageError, end_of_view, render_view
-from app.library.search import search
+from app.library.query import search
 from app.tools.base import ToolCall, ToolContext, ToolResult, ToolStatus
 
 VIEW_TOKENS = 1024  # the reference tool's view size

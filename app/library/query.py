@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.library.index import Doc, LibraryIndex, doc_from_row
 
@@ -65,55 +66,124 @@ def search(
     empty scope finds nothing: the model browses only what the user allowed)."""
     if not folder_ids and not attachment_keys:
         return []
-    hits = _run(index, fts_query(query), topn, folder_ids, attachment_keys)
+    scope = _Scope(folder_ids, attachment_keys)
+    hits = _ranked(index, fts_query(query), topn, scope)
     if len(hits) < topn:
-        more = _run(index, fts_query(query, any_word=True), topn, folder_ids, attachment_keys)
-        seen = {h.doc.id for h in hits}
-        hits += [h for h in more if h.doc.id not in seen][: topn - len(hits)]
+        # Any of the words may match. Words found everywhere add nothing but cost: keep the
+        # ones rare enough to rank.
+        terms = fts_query(query, any_word=True).split(" OR ")
+        rare = [t for t in terms if t and _count(index, t) <= RANK_CAP]
+        if len(rare) > 0 and (len(rare) > 1 or len(terms) > 1):
+            more = _ranked(index, " OR ".join(rare), topn, scope)
+            seen = {h.doc.id for h in hits}
+            hits += [h for h in more if h.doc.id not in seen][: topn - len(hits)]
     return hits
 
 
-def _run(
-    index: LibraryIndex,
-    expr: str,
-    topn: int,
-    folder_ids: Sequence[int],
-    attachment_keys: Sequence[str],
-) -> list[Hit]:
+# BM25 ranks every match of a query: ~10 ms for 2,000 chunks, ~100 ms for 30,000 on these
+# machines. A query whose words are in more chunks than this is ranked among the chunks whose
+# title or path has them and among the most recently indexed matches (and, for attachments,
+# within each attached document).
+RANK_CAP = 2000
+
+
+class _Scope:
+    def __init__(self, folder_ids: Sequence[int], attachment_keys: Sequence[str]) -> None:
+        parts: list[str] = []
+        self.args: list[object] = []
+        if folder_ids:
+            parts.append(f"d.folder_id IN ({','.join('?' * len(folder_ids))})")
+            self.args.extend(folder_ids)
+        if attachment_keys:
+            parts.append(f"d.key IN ({','.join('?' * len(attachment_keys))})")
+            self.args.extend(attachment_keys)
+        self.sql = " OR ".join(parts)
+        self.attachment_keys = list(attachment_keys)
+
+
+def _count(index: LibraryIndex, expr: str) -> int:
+    """How many chunks match, counting no further than RANK_CAP + 1 (cheap: no ranking)."""
+    try:
+        row = (
+            index.connection()
+            .execute(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "LIMIT ?)",
+                (expr, RANK_CAP + 1),
+            )
+            .fetchone()
+        )
+    except Exception:  # an FTS5 syntax corner we did not foresee: no results, never a crash
+        return 0
+    return int(row[0])
+
+
+def _ranked(index: LibraryIndex, expr: str, topn: int, scope: _Scope) -> list[Hit]:
     if not expr:
         return []
-    scope = []
-    args: list[object] = [expr]
-    if folder_ids:
-        scope.append(f"d.folder_id IN ({','.join('?' * len(folder_ids))})")
-        args.extend(folder_ids)
-    if attachment_keys:
-        scope.append(f"d.key IN ({','.join('?' * len(attachment_keys))})")
-        args.extend(attachment_keys)
-    args.append(topn * _CANDIDATES)
-    sql = (
-        "SELECT d.id, d.key, d.path, d.rel, d.title, d.folder_id, d.lines, d.sha256, "
-        "c.start_line, f.text, f.score FROM "
-        f"(SELECT rowid, text, bm25(chunks_fts, 1.0, {_TITLE_WEIGHT}) AS score FROM chunks_fts "
-        "WHERE chunks_fts MATCH ?) f "
-        "JOIN chunks c ON c.id = f.rowid JOIN docs d ON d.id = c.doc_id "
-        f"WHERE ({' OR '.join(scope)}) ORDER BY f.score LIMIT ?"
-    )
-    try:
-        rows = index.connection().execute(sql, args).fetchall()
-    except Exception:  # an FTS5 syntax corner we did not foresee: no results, never a crash
+    n = _count(index, expr)
+    if n == 0:
         return []
-    words = [w.lower() for w in _WORD.findall(expr) if w.upper() != "OR"]
+    if n <= RANK_CAP:
+        rows = _rank(index, expr, "", [], topn, scope)
+    else:
+        con = index.connection()
+        rows: list[Any] = []
+        if 0 < _count(index, f"title : ({expr})") <= RANK_CAP:
+            rows += _rank(index, f"title : ({expr})", "", [], topn, scope)
+        edge = con.execute(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid DESC "
+            "LIMIT 1 OFFSET ?",
+            (expr, RANK_CAP),
+        ).fetchone()
+        rows += _rank(index, expr, "AND rowid > ?", [edge[0]], topn, scope)
+        for key in scope.attachment_keys:
+            lo, hi = con.execute(
+                "SELECT MIN(c.id), MAX(c.id) FROM chunks c JOIN docs d ON d.id = c.doc_id "
+                "WHERE d.key = ?",
+                (key,),
+            ).fetchone()
+            if lo is not None:
+                rows += _rank(index, expr, "AND rowid BETWEEN ? AND ?", [lo, hi], topn, scope)
+        rows.sort(key=lambda r: float(r[9]))
+    words = [w.lower() for w in _WORD.findall(expr) if w not in ("OR", "title")]
     best: dict[int, Hit] = {}
     for row in rows:
         doc = doc_from_row(row[:8])
         if doc.id in best:
             continue
-        offset, line = best_line(str(row[9]), words)
-        best[doc.id] = Hit(doc, int(row[8]) + offset, line, float(row[10]))
+        text = (
+            index.connection()
+            .execute("SELECT text FROM chunks_fts WHERE rowid = ?", (row[10],))
+            .fetchone()
+        )
+        offset, line = best_line(str(text[0]) if text else "", words)
+        best[doc.id] = Hit(doc, int(row[8]) + offset, line, float(row[9]))
         if len(best) == topn:
             break
     return list(best.values())
+
+
+def _rank(
+    index: LibraryIndex, expr: str, extra: str, extra_args: list[object], topn: int, scope: _Scope
+) -> list[Any]:
+    """The best-scoring in-scope chunks for ``expr`` (BM25 over every match: keep it small)."""
+    sql = (
+        "SELECT d.id, d.key, d.path, d.rel, d.title, d.folder_id, d.lines, d.sha256, "
+        "c.start_line, f.score, f.rowid FROM "
+        f"(SELECT rowid, bm25(chunks_fts, 1.0, {_TITLE_WEIGHT}) AS score FROM chunks_fts "
+        f"WHERE chunks_fts MATCH ? {extra}) f "
+        "JOIN chunks c ON c.id = f.rowid JOIN docs d ON d.id = c.doc_id "
+        f"WHERE ({scope.sql}) ORDER BY f.score LIMIT ?"
+    )
+    try:
+        return (
+            index.connection()
+            .execute(sql, [expr, *extra_args, *scope.args, topn * _CANDIDATES])
+            .fetchall()
+        )
+    except Exception:  # an FTS5 syntax corner we did not foresee: no results, never a crash
+        return []
 
 
 def best_line(text: str, words: Sequence[str]) -> tuple[int, str]:

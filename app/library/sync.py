@@ -139,6 +139,46 @@ def sync_folder(
     return report
 
 
+def sync_file(index: LibraryIndex, path: str | Path) -> SyncReport:
+    """Bring one file of a Library folder up to date (a file watcher saw it change, appear or
+    disappear) without walking the folder."""
+    t0 = time.perf_counter()
+    p = Path(path).expanduser().resolve()
+    folder = next((f for f in index.folders() if p.is_relative_to(f.path)), None)
+    if folder is None:
+        raise ValueError(f"{p} is not in a Library folder")
+    report = SyncReport(folder.path)
+    row = (
+        index.connection()
+        .execute("SELECT id, mtime_ns, size, sha256 FROM docs WHERE key = ?", (str(p),))
+        .fetchone()
+    )
+    old = (int(row[0]), int(row[1]), int(row[2]), str(row[3])) if row else None
+    batch = _Batch(index)
+    try:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            con = batch.begin()
+            if old is not None:
+                index.delete_document(con, old[0])
+                report.removed = 1
+            con.execute("DELETE FROM skipped WHERE key = ?", (str(p),))
+        else:
+            report.found = 1
+            if old is not None and (old[1], old[2]) == (st.st_mtime_ns, st.st_size):
+                report.unchanged = 1
+            else:
+                root = Path(folder.path)
+                rel = p.relative_to(root).as_posix()
+                _index_file(batch, folder, root, p, rel, st, old, report)
+        batch.commit()
+    finally:
+        batch.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
 def _index_file(
     batch: _Batch,
     folder: Folder,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.library import LibraryError, LibraryIndex, search, sync_folder
+from app.library import LibraryError, LibraryIndex, search, sync_file, sync_folder
 from app.library.index import CHUNK_LINES, chunk_lines, default_path
 from app.library.sync import SyncReport
 from tests.attachments.pdfgen import write_pdf
@@ -196,3 +196,19 @@ def test_add_folder_refuses_a_file_and_a_newer_index(tmp_path: Path) -> None:
     idx.close()
     with pytest.raises(LibraryError, match=r"written by a newer Hearth\. Delete it to rebuild"):
         LibraryIndex(tmp_path / "lib.sqlite3")
+
+
+def test_sync_one_file_as_a_watcher_reports_it(index: LibraryIndex, tmp_path: Path) -> None:
+    root = tmp_path / "notes"
+    paths = write_corpus(root, 10)
+    sync_folder(index, root)
+    paths[2].write_text("# Two\n\nNow about a narwhal.\n")
+    assert sync_file(index, paths[2]).updated == 1
+    assert sync_file(index, paths[2]).unchanged == 1
+    (root / "fresh.md").write_text("A pelican.\n")
+    assert sync_file(index, root / "fresh.md").added == 1
+    paths[4].unlink()
+    assert sync_file(index, paths[4]).removed == 1
+    _assert_current(index, root)
+    with pytest.raises(ValueError, match="is not in a Library folder"):
+        sync_file(index, tmp_path / "elsewhere.md")
