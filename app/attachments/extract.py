@@ -118,7 +118,7 @@ ebook: .epub
 database: .sqlite .sqlite3 .db
 model: .gguf .safetensors .pt .onnx
 """
-_EXT_KIND = {
+KIND_BY_EXTENSION = {
     ext: kind.rstrip(":")
     for line in _EXT_TABLE.strip().splitlines()
     for kind, *exts in [line.split()]
@@ -176,7 +176,7 @@ _INSTEAD = {
 def refusal(name: str, kind: str) -> str:
     """The sentence for a file of a kind Hearth does not read."""
     if kind == "binary":
-        kind = _EXT_KIND.get(_ext(name), "binary")
+        kind = KIND_BY_EXTENSION.get(_ext(name), "binary")
     what = _WHAT.get(kind, _WHAT["binary"])
     instead = _INSTEAD.get(kind)
     return f"{name} {what}: {instead}." if instead else f"{name} {what}: {SUPPORTED}."
