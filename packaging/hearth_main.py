@@ -41,6 +41,13 @@ if __name__ == "__main__":
     if sys.platform.startswith("linux") and getattr(sys, "_MEIPASS", None):
         restore_system_environment(os.environ, sys._MEIPASS)
 
+    if sys.argv[1:2] == ["python-kernel"]:
+        # The python tool's kernel, inside its sandbox: straight to the launcher, without
+        # loading every CLI command first (a kernel starts on the model's first call).
+        from app.tools.python.launcher import main as kernel_main
+
+        sys.exit(kernel_main(sys.argv[2:]))
+
     from app.cli import main
 
     sys.exit(main())

@@ -3,7 +3,7 @@
     hearth tools list [--json] [--chat ID]
     hearth tools call NAME [--chat ID] [--json] (TEXT | -)
     hearth tools python [--mode off|ask|auto] [--chat ID] [--isolation sandbox|none] [limits]
-    hearth tools mcp add NAME (--url URL [--header K=V]… | -- COMMAND [ARGS…]) [--env K=V]…
+    hearth tools mcp add [--env K=V]… NAME COMMAND [ARGS…]   (or: add --url URL NAME)
     hearth tools mcp remove NAME | import FILE|- | mode NAME MODE [--chat ID]
 
 ``call`` runs exactly what the model would send (code for python, a JSON object for a function)
@@ -63,14 +63,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     mcp = ts.add_parser("mcp", help="add, remove or import MCP servers")
     mcp.set_defaults(func=lambda args: _usage(mcp))
     ms = mcp.add_subparsers(dest="mcp_command", metavar="ACTION")
-    add = ms.add_parser("add", help="add a server: --url URL, or -- COMMAND ARGS…")
-    add.add_argument("name")
+    add = ms.add_parser(
+        "add",
+        help="add a server: [OPTIONS] NAME COMMAND [ARGS…], or --url URL NAME",
+        description="Options go before NAME; everything after NAME is the server's command "
+        "line (as with `docker run`), e.g. hearth tools mcp add --env KEY=v files npx -y "
+        "@modelcontextprotocol/server-filesystem ~/Documents",
+    )
     add.add_argument("--url", help="a streamable-HTTP endpoint, e.g. http://127.0.0.1:8000/mcp")
     add.add_argument("--header", action="append", default=[], metavar="K=V")
     add.add_argument("--env", action="append", default=[], metavar="K=V")
     add.add_argument("--mode", choices=MODES, default="ask")
     add.add_argument("--timeout", type=float, metavar="S", help="seconds per call (default 60)")
-    add.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS…]")
+    add.add_argument("name")
+    add.add_argument("command", nargs=argparse.REMAINDER, help="COMMAND [ARGS…]")
     add.set_defaults(func=_mcp_add)
     rm = ms.add_parser("remove", help="remove a server")
     rm.add_argument("name")
@@ -290,9 +296,11 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _mcp_add(args: argparse.Namespace) -> int:
-    command = [c for c in args.command if c != "--"] if args.command else []
+    command = list(args.command or [])
+    if command[:1] == ["--"]:
+        command = command[1:]
     if bool(args.url) == bool(command):
-        return _fail("Give either --url URL or -- COMMAND [ARGS…] (one of them).")
+        return _fail("Give either --url URL (before NAME) or NAME COMMAND [ARGS…], not both.")
     try:
         headers = _pairs(args.header, "--header")
         env = _pairs(args.env, "--env")

@@ -83,6 +83,8 @@ class McpServerConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("name")
+        if not d["disabled"]:
+            d.pop("disabled")
         return {k: v for k, v in d.items() if v not in ("", [], {}) or k == "mode"}
 
     @classmethod

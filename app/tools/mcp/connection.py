@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import threading
@@ -28,6 +29,29 @@ START_TIMEOUT_S = 30.0
 # reaches the user as a status instead.
 logging.getLogger("mcp").addHandler(logging.NullHandler())
 logging.getLogger("mcp").propagate = False
+
+# The connection whose session task is running: the SDK's reader tasks inherit it, so a log
+# record about junk on a server's stdout can be pinned on that server.
+_current: contextvars.ContextVar[McpConnection | None] = contextvars.ContextVar(
+    "hearth_mcp_connection", default=None
+)
+
+
+class _JunkCatcher(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        connection = _current.get()
+        if connection is None or "Failed to parse" not in record.getMessage():
+            return
+        exc = record.exc_info[1] if record.exc_info else None
+        junk = ""
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            with contextlib.suppress(Exception):
+                junk = str(errors()[0].get("input", ""))
+        connection.junk = junk or "(unreadable)"
+
+
+logging.getLogger("mcp.client.stdio").addHandler(_JunkCatcher())
 MAX_TOOL_PAGES = 50
 State = Literal["stopped", "starting", "ready", "failed"]
 
@@ -63,6 +87,8 @@ class McpConnection:
         self._errlog: IO[str] | None = None
         self._errlog_path: Path | None = None
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self.junk = ""  # the last thing it wrote that was not JSON-RPC
 
     @property
     def name(self) -> str:
@@ -79,7 +105,9 @@ class McpConnection:
             self._close_locked()
             self.state, self.status = "starting", "Starting…"
             self._ready.clear()
+            self._finished.clear()
             self._error = None
+            self.junk = ""
             self._task = loop.submit(self._session())
             deadline = self.start_timeout_s
             waited = 0.0
@@ -87,16 +115,16 @@ class McpConnection:
                 waited += 0.1
                 if (cancel is not None and cancel.is_set()) or waited >= deadline:
                     why = "was stopped" if cancel and cancel.is_set() else "did not answer"
-                    self._close_locked()
                     self.state = "failed"
-                    self.status = (
+                    self.status = self._junk_sentence() or (
                         f"MCP server '{self.name}' {why} within {deadline:.0f} s of starting."
                         + self._stderr_tail()
                     )
+                    self._close_locked()
                     return False
             if self._client is None:
                 self.state = "failed"
-                self.status = self._failure_sentence("could not start")
+                self.status = self._junk_sentence() or self._failure_sentence("could not start")
                 self._close_locked()
                 return False
             self.state = "ready"
@@ -109,6 +137,7 @@ class McpConnection:
         from mcp.types import Implementation
 
         self._stop = asyncio.Event()
+        _current.set(self)
         try:
             transport = self._transport()
             async with Client(
@@ -136,6 +165,7 @@ class McpConnection:
         finally:
             self._client = None
             self._ready.set()
+            self._finished.set()
             if self._errlog is not None:
                 with contextlib.suppress(OSError):
                     self._errlog.flush()
@@ -168,12 +198,12 @@ class McpConnection:
         task, stop = self._task, self._stop
         self._task = None
         if task is not None:
-            if stop is not None:
-                loop.loop().call_soon_threadsafe(stop.set)
-            try:
-                task.result(timeout=10)
-            except BaseException:  # closing: anything goes
-                task.cancel()
+            if self._client is not None and stop is not None:
+                loop.loop().call_soon_threadsafe(stop.set)  # a clean goodbye
+            else:
+                task.cancel()  # still starting (maybe hung): stop waiting for it
+            # The SDK's shutdown is bounded (stdin closed, then TERM, then KILL).
+            self._finished.wait(15)
         self._client = None
         if self._errlog is not None:
             with contextlib.suppress(OSError):
@@ -249,6 +279,15 @@ class McpConnection:
         detail = _short(leaf) if leaf is not None else "no answer"
         where = cfg.url if cfg.transport == "http" else cfg.command
         return f"MCP server '{self.name}' {what} ({where}: {detail})." + self._stderr_tail()
+
+    def _junk_sentence(self) -> str:
+        if not self.junk:
+            return ""
+        return (
+            f"MCP server '{self.name}' wrote something that is not MCP (JSON-RPC) on its "
+            f"output: {self.junk[:120]!r}. Is this command an MCP server, and does it log to "
+            "stdout instead of stderr?"
+        )
 
     def _stderr_tail(self) -> str:
         if self._errlog_path is None:
