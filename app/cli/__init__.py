@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "app.cli.gui_cmd",
     "app.cli.history_cmd",
     "app.cli.chat_cmd",
+    "app.cli.serve_cmd",
     "app.cli.inspect_cmd",
     "app.cli.engine_host_cmd",
     "app.cli.harmony_cmd",

@@ -22,9 +22,11 @@ import llama_cpp as L
 
 from app.cpu import generation_threads
 from app.engine import native
+from app.engine.constrain import Constraint
 from app.engine.errors import EngineError
 from app.engine.events import GenerationStats, ModelInfo
 from app.engine.gguf_info import GGUFError, GGUFInfo, inspect_gguf
+from app.engine.literal import restore, text_tokens
 from app.engine.options import LoadOptions, SamplingOptions
 
 log = logging.getLogger("hearth.engine")
@@ -113,6 +115,7 @@ class Generator:
         # between graph nodes, so a cancel ends a long prefill inside its 512-token chunk.
         self._cancel: threading.Event | None = None
         self._abort_cb = L.ggml_abort_callback(self._abort_check)
+        self._constraint: Constraint | None = None  # the grammar of the last reply, if any
 
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = options.n_gpu_layers
@@ -253,10 +256,11 @@ class Generator:
 
     def tokenize_prompt(self, text: str) -> list[int]:
         """Tokenize a rendered prompt (special tokens parsed), reusing the tokens of the text
-        between special tokens from earlier prompts."""
+        between special tokens from earlier prompts. Text marked by ``literal.protect`` is
+        ordinary text (its ``<|`` is not the start of a control token)."""
         pattern, ids = self._special_table()
         if pattern is None:
-            return self.tokenize(text, special=True)
+            return self.tokenize(restore(text), special=True)
         cache = self._fragments
         if len(cache) > 20_000:
             cache.clear()
@@ -267,7 +271,7 @@ class Generator:
                 frag = text[pos : m.start()]
                 toks = cache.get(frag)
                 if toks is None:
-                    toks = cache[frag] = self.tokenize(frag, special=False)
+                    toks = cache[frag] = text_tokens(self._plain_tokens, frag)
                 out.extend(toks)
             out.append(ids[m.group()])
             pos = m.end()
@@ -275,9 +279,12 @@ class Generator:
             frag = text[pos:]
             toks = cache.get(frag)
             if toks is None:
-                toks = cache[frag] = self.tokenize(frag, special=False)
+                toks = cache[frag] = text_tokens(self._plain_tokens, frag)
             out.extend(toks)
         return out
+
+    def _plain_tokens(self, text: str) -> list[int]:
+        return self.tokenize(text, special=False)
 
     def special_token(self, text: str) -> int | None:
         """The id of a control token, found by its text in the loaded vocabulary."""
@@ -369,6 +376,8 @@ class Generator:
         flush_interval: float = 0.016,
         t_start: float | None = None,
         on_prefill: Callable[[int, int], None] | None = None,
+        grammar: str | None = None,
+        grammar_mode: str = "final",
     ) -> GenerationStats:
         """Evaluate ``prompt`` and sample a reply. ``sink(tokens)`` gets the sampled ids in order,
         including the stop token; it returns True once it has shown the user something, after
@@ -376,7 +385,7 @@ class Generator:
         once, so the first text appears without delay). ``script`` forces these tokens instead of
         sampling (a testing aid: the real decode, pieces, parser and events all run).
         ``on_prefill(evaluated, total)`` hears of a prompt longer than one chunk, before each
-        chunk."""
+        chunk. ``grammar``/``grammar_mode`` constrain the reply (``app.engine.constrain``)."""
         t0 = time.perf_counter() if t_start is None else t_start
         if not prompt:
             raise EngineError("bad_request", "The prompt is empty.")
@@ -387,7 +396,12 @@ class Generator:
                 "Shorten the conversation or load the model with a larger context.",
             )
         stats = GenerationStats(prompt_tokens=len(prompt), context_size=self.n_ctx)
+        self._end_constraint()
         chain = self._sampler(sampling, suppress_stop)
+        if grammar:
+            self._constraint = Constraint(self, grammar, grammar_mode, chain)
+            if self.backend_sampling:  # the grammar needs the logits on the host
+                L.llama_set_sampler(self.ctx, 0, None)
         cached = self._reuse_prefix(prompt)
         stats.cached_tokens = cached
         ctx = self.ctx
@@ -431,7 +445,7 @@ class Generator:
         t_prefill = time.perf_counter()
         stats.prefill_tps = n_new / max(t_prefill - t0, 1e-9)
 
-        backend = self.backend_sampling
+        backend = self.backend_sampling and self._constraint is None
         sample = L.llama_sampler_sample
         sampled = L.llama_get_sampled_token_ith
         forced = list(script) if script is not None else None
@@ -451,6 +465,9 @@ class Generator:
             if forced is not None:
                 return forced[n_gen] if n_gen < len(forced) else -1
             return int(sampled(ctx, -1)) if backend else int(sample(chain, ctx, -1))
+
+        if self._constraint is not None:
+            pick = self._constraint.wrap(pick)
 
         tok = pick()
         t_first = perf()
@@ -518,11 +535,20 @@ class Generator:
         stats.backend_sampling = self.backend_sampling
         return stats
 
+    def _end_constraint(self) -> None:
+        """Free the last reply's grammar (and give the sampler chain back to the GPU)."""
+        if self._constraint is not None:
+            self._constraint.close()
+            self._constraint = None
+            if self.backend_sampling and self.ctx and self._chain is not None:
+                L.llama_set_sampler(self.ctx, 0, self._chain)
+
     def reset_cache(self) -> None:
         L.llama_memory_clear(self.mem, True)
         self.cache.clear()
 
     def close(self) -> None:
+        self._end_constraint()
         self._free_chain()
         if self.ctx:
             L.llama_free(self.ctx)

@@ -37,6 +37,7 @@ from app.engine.events import (
     ToolCallEvent,
     TrimmedEvent,
 )
+from app.engine.literal import protect
 from app.engine.options import LoadOptions
 from app.engine.protocol import GenerateRequest, encode_frame, read_frame
 
@@ -212,14 +213,19 @@ class Host:
 
         def tokens_of(msgs: list[Any]) -> list[int]:
             try:
-                text = render_prompt(msgs, settings)
+                text = render_prompt(*protect(msgs, settings))
             except ValueError as e:  # e.g. an unknown reasoning effort
                 raise EngineError("bad_request", f"The request can't be rendered: {e}.") from e
             return gen.tokenize_prompt(text)
 
         # Room for the reply: its max_tokens, but never more than a quarter of the context.
         reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
-        _msgs, dropped, prompt = fit_messages(list(req.messages), tokens_of, gen.n_ctx - reserve)
+        if req.trim:
+            _msgs, dropped, prompt = fit_messages(
+                list(req.messages), tokens_of, gen.n_ctx - reserve
+            )
+        else:  # the caller wants the whole conversation or an error with the numbers
+            dropped, prompt = 0, tokens_of(list(req.messages))
         if dropped:
             self.out.send(
                 TrimmedEvent(
@@ -275,6 +281,8 @@ class Host:
             flush_interval=FLUSH_INTERVAL,
             t_start=t_start,
             on_prefill=lambda done, total: out.send(PrefillEvent(done, total).to_dict()),
+            grammar=req.grammar,
+            grammar_mode=req.grammar_mode,
         )
         tail: list[Any] = []
         text = decoder.decode(b"", final=True)

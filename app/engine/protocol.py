@@ -74,6 +74,11 @@ class GenerateRequest:
     one vocabulary token text per element, e.g. ``"Ġworld"``, falling back to tokenizing an element
     that isn't a single token). Everything else (decode, pieces, parser, events, stats) is real.
     ``suppress_stop`` (a benchmark aid) forbids the stop tokens so a reply runs to max_tokens.
+    ``grammar`` (GBNF, llama.cpp's grammar format; Harmony's control tokens may be written as
+    token references such as ``<|channel|>``) constrains sampling: with ``grammar_mode`` "final"
+    from the final channel's ``<|message|>`` on (the answer; it then ends with ``<|return|>``),
+    with "call" the whole reply (which ends with ``<|call|>``). ``trim=False`` fails with
+    ``context_overflow`` instead of leaving out the oldest turns when the prompt does not fit.
     """
 
     messages: list[Message]
@@ -81,6 +86,9 @@ class GenerateRequest:
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     script: str | list[str] | None = None
     suppress_stop: bool = False
+    grammar: str | None = None
+    grammar_mode: str = "final"  # final | call
+    trim: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +97,9 @@ class GenerateRequest:
             "sampling": self.sampling.to_dict(),
             "script": self.script,
             "suppress_stop": self.suppress_stop,
+            "grammar": self.grammar,
+            "grammar_mode": self.grammar_mode,
+            "trim": self.trim,
         }
 
     @classmethod
@@ -102,6 +113,9 @@ class GenerateRequest:
             sampling=SamplingOptions.from_dict(d.get("sampling") or {}),
             script=script,
             suppress_stop=bool(d.get("suppress_stop", False)),
+            grammar=str(d["grammar"]) if d.get("grammar") else None,
+            grammar_mode="call" if d.get("grammar_mode") == "call" else "final",
+            trim=bool(d.get("trim", True)),
         )
 
 

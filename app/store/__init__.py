@@ -25,8 +25,9 @@ from app.store.models import (
     SearchHit,
     Siblings,
 )
-from app.store.store import Store, make_title
+from app.store.store import Store
 from app.store.streaming import SAVE_INTERVAL, StreamingWriter
+from app.store.text import make_title
 from app.store.transfer import (
     export_json,
     export_json_text,

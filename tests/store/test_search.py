@@ -79,7 +79,7 @@ def test_any_text_is_a_safe_query(store, q):
 
 
 def test_fts_query_quotes_every_word():
-    from app.store.store import fts_query
+    from app.store.text import fts_query
 
     assert fts_query('bread "AND" NEAR(x') == '"bread" "AND" "NEAR" "x"'
     assert fts_query("sourdo") == '"sourdo"*'
