@@ -30,6 +30,7 @@ SUITES: list[str] = [
     "bench.gui",
     "bench.memory",
     "bench.library",
+    "bench.maths",
 ]
 
 

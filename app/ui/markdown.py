@@ -6,9 +6,15 @@ again. Only the open tail block is re-rendered on each update, and only the tail
 so the cost of an update does not grow with the length of the answer (DESIGN.md §2: re-rendering a
 whole 16 KB answer costs ~29 ms in markdown-it + pygments and ~23 ms in ``setHtml``).
 
-Safety: raw HTML in the source is escaped (``html: False``) and images are never emitted as
-``<img>`` (they become a link the user may click), so rendering can never fetch anything — no
-remote images, no fonts, no file:// reads.
+Safety: raw HTML in the source is escaped (``html: False``) and Markdown images are never emitted
+as ``<img>`` (they become a link the user may click), so rendering can never fetch anything — no
+remote images, no fonts, no file:// reads. The only ``<img>`` are typeset formulas, as ``data:``
+URIs made here (``app.ui.math_render``).
+
+Maths (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``; see ``app.ui.math_syntax``) is typeset off
+the GUI thread. While a reply streams, a formula not rendered yet shows its source, and the block
+holding it stays open (re-rendered on the next update) until its image is ready; a finished
+document waits for its formulas. A formula that cannot be typeset shows its source.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
+
+from app.ui import math_render
+from app.ui.math_syntax import math_plugin
 
 MONO = "'DejaVu Sans Mono', 'Cascadia Mono', 'SF Mono', Menlo, Consolas, monospace"
 
@@ -57,6 +66,7 @@ class Segment:
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": False})
     md.enable("table").enable("strikethrough")
+    md.use(math_plugin)
     return md
 
 
@@ -87,13 +97,22 @@ def _formatter(style: str) -> HtmlFormatter:
     return HtmlFormatter(style=style, noclasses=True, nowrap=False)
 
 
-class _Renderer:
-    """Turns the tokens of one top-level block into a Segment."""
+# How long a finished block may wait for one of its formulas to be typeset (each formula was
+# queued when it first appeared, so this is normally the tail of one render).
+FINISH_WAIT_S = 2.0
 
-    def __init__(self, colors: MarkdownColors) -> None:
+
+class _Renderer:
+    """Turns the tokens of one top-level block into a Segment. ``wait``: seconds to wait for a
+    formula's image; 0 shows the source of one not ready yet and sets ``pending``."""
+
+    def __init__(self, colors: MarkdownColors, wait: float = FINISH_WAIT_S) -> None:
         self.c = colors
+        self.wait = wait
+        self.pending = False  # the last segment has a formula still being typeset
 
     def segment(self, tokens: Sequence[Token]) -> Segment:
+        self.pending = False
         first = tokens[0]
         if first.type in ("fence", "code_block"):
             lang = (first.info or "").strip().split(maxsplit=1)[0] if first.info else ""
@@ -179,7 +198,28 @@ class _Renderer:
                     out.append(f"</{tag}>")
                 case "html_block":
                     out.append(f"<p>{html.escape(t.content)}</p>")
+                case "math_block":
+                    out.append(
+                        '<p align="center" style="margin-top:2px; margin-bottom:6px">'
+                        f"{self._math(t)}</p>"
+                    )
         return "".join(out)
+
+    def _math(self, t: Token) -> str:
+        """A formula's image, or its source (maths off, not typeset yet, or not typesettable)."""
+        display = bool(t.meta.get("display"))
+        r = math_render.renderer()
+        if r.enabled:
+            img = r.image(t.content, display, self.c.text, wait=self.wait)
+            if isinstance(img, math_render.MathImage):
+                return img.html(display)
+            if img is None:
+                self.pending = True
+        source = html.escape(str(t.meta.get("source", t.content)), quote=False)
+        return (
+            f'<span style="font-family:{MONO}; color:{self.c.muted}">'
+            f"{source.replace(chr(10), '<br/>')}</span>"
+        )
 
     def _inline(self, children: Sequence[Token]) -> str:
         out: list[str] = []
@@ -221,6 +261,8 @@ class _Renderer:
                     out.append(f'<a href="{src}" style="color:{c.link}">[image: {alt}]</a>')
                 case "html_inline":
                     out.append(html.escape(t.content, quote=False))
+                case "math_inline":
+                    out.append(self._math(t))
                 case _:
                     if t.content:
                         out.append(html.escape(t.content, quote=False))
@@ -239,10 +281,15 @@ def _top_level_blocks(tokens: Sequence[Token]) -> list[tuple[int, list[Token]]]:
 
 
 def render_document(text: str, colors: MarkdownColors) -> list[Segment]:
-    """Render a whole (finished) text; consecutive non-code blocks are merged into one segment."""
+    """Render a whole (finished) text; consecutive non-code blocks are merged into one segment.
+    Its formulas are all queued first, then waited for (one render thread: this is their sum)."""
+    blocks = _top_level_blocks(_MD.parse(text))
+    queue = _Renderer(colors, wait=0.0)
+    for _, toks in blocks:
+        queue.segment(toks)
     renderer = _Renderer(colors)
     segments: list[Segment] = []
-    for _, toks in _top_level_blocks(_MD.parse(text)):
+    for _, toks in blocks:
         seg = renderer.segment(toks)
         if seg.kind == "html" and segments and segments[-1].kind == "html":
             segments[-1] = Segment("html", segments[-1].html + seg.html)
@@ -256,30 +303,42 @@ class IncrementalMarkdown:
 
     The last *two* blocks stay open: text arriving later can still merge a block into the one
     before it (``1. a`` + blank line + ``1`` becomes a loose two-item list once ``. b`` arrives).
-    Only the text after the last finished block is parsed on each update.
+    A block whose formulas are still being typeset stays open too, so it is shown again, with
+    its images, on a later update. Only the text after the last finished block is parsed on each
+    update.
     """
 
     OPEN_BLOCKS = 2
 
     def __init__(self, colors: MarkdownColors) -> None:
-        self._renderer = _Renderer(colors)
+        self._renderer = _Renderer(colors, wait=0.0)
+        self._final = _Renderer(colors)
         self._committed = 0  # characters of the text already rendered as finished blocks
 
     def update(self, text: str) -> tuple[list[Segment], list[Segment]]:
+        return self._update(text, self._renderer)
+
+    def _update(self, text: str, renderer: _Renderer) -> tuple[list[Segment], list[Segment]]:
         region = text[self._committed :]
         blocks = _top_level_blocks(_MD.parse(region))
         if not blocks:
             return [], []
         cut = max(0, len(blocks) - self.OPEN_BLOCKS)
-        finished = [self._renderer.segment(toks) for _, toks in blocks[:cut]]
-        tail = [self._renderer.segment(toks) for _, toks in blocks[cut:]]
+        finished: list[Segment] = []
+        for i, (_, toks) in enumerate(blocks[:cut]):
+            seg = renderer.segment(toks)
+            if renderer.pending:
+                cut = i
+                break
+            finished.append(seg)
+        tail = [renderer.segment(toks) for _, toks in blocks[cut:]]
         if cut:
             self._committed += _line_offset(region, blocks[cut][0])
         return finished, tail
 
     def finish(self, text: str) -> list[Segment]:
         """The final text: everything left, all of it finished."""
-        finished, tail = self.update(text)
+        finished, tail = self._update(text, self._final)
         self._committed = len(text)
         return finished + tail
 
