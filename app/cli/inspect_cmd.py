@@ -2,7 +2,7 @@
 
 Prints the architecture, size, parameter count, quantization, context length, layers and experts,
 the KV cache cost per token, and whether the file is complete. A bad file gets a one-line reason
-("File is truncated: 5.0 MB of 12.1 GB. Resume the download?") and exit status 1.
+("File is truncated: 5.0 MB of 12.1 GB. The file is incomplete. ...") and exit status 1.
 ``--json`` prints every fact (per-layer tensor bytes included) as one JSON object, or
 ``{"error": {"kind": ..., "message": ...}}``.
 """

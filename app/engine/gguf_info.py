@@ -182,7 +182,7 @@ def _read_head(path: Path, n: int = 64) -> bytes:
 def _truncated_header(path: Path, size: int) -> GGUFError:
     return GGUFError(
         f"File is truncated: {path.name} ends after {human_bytes(size)}, inside its header. "
-        "Resume or repeat the download.",
+        "The file is incomplete. Find the complete file, or download it again.",
         "truncated",
     )
 
@@ -365,7 +365,8 @@ def _build_info(p: Path, size: int, version: int, reader: Any) -> GGUFInfo:
         if have == want:
             have, want = f"{size:,} bytes", f"{data_end:,}"
         raise GGUFError(
-            f"File is truncated: {have} of {want}. Resume the download?",
+            f"File is truncated: {have} of {want}. The file is incomplete. Find the complete "
+            "file, or download it again.",
             "truncated",
         )
 

@@ -16,7 +16,12 @@ T = TypeVar("T")
 
 
 class Retry(Exception):
-    """A failure worth another try; the text says what happened ("no data for 30 s")."""
+    """A failure worth another try; the text says what happened ("no data for 30 s").
+    ``stalled``: the server stopped sending (rather than failing or hanging up)."""
+
+    def __init__(self, reason: str, *, stalled: bool = False) -> None:
+        super().__init__(reason)
+        self.stalled = stalled
 
 
 class Stop(Exception):

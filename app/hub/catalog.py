@@ -10,7 +10,7 @@ architecture, scaled to the file's size for quantizations other than ggml-org's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.hub import fmt
 from app.hub.download import DownloadRequest
@@ -18,6 +18,9 @@ from app.hub.hardware import Hardware
 from app.hub.hubapi import HubClient
 from app.hub.planner import LoadPlan, estimate, plan
 from app.hub.shape import GPT_OSS_20B, GPT_OSS_120B, SPLIT_RE, ModelShape
+
+if TYPE_CHECKING:
+    from app.hub.installed import InstalledModel
 
 
 def _scaled(shape: ModelShape, size: int, name: str) -> ModelShape:
@@ -245,3 +248,29 @@ def repo_ggufs(repo_id: str, client: HubClient | None = None) -> list[HubGGUF]:
 
 def describe_size(entry: CatalogEntry) -> str:
     return f"{fmt.size(entry.size)} download, about {fmt.size(entry.memory_needed)} of memory"
+
+
+# -- which entries are on this computer -----------------------------------------------------------
+def installed_copy(entry: CatalogEntry, models: list[InstalledModel]) -> InstalledModel | None:
+    """The usable installed model that is this entry's download: the same repository and file,
+    and bytes known to be the Hub's (its SHA-256 from the cache's layout or Hearth's record of a
+    download into a folder). Not by size: the catalog's sizes are rounded, and a file of another
+    origin can have the same name and size."""
+    for m in models:
+        if (
+            m.ok
+            and m.sha256 is not None
+            and m.repo_id == entry.repo_id
+            and m.filename == entry.files[0]
+            and len(m.parts) == len(entry.files)
+        ):
+            return m
+    return None
+
+
+def entry_with_file(name: str, entries: list[CatalogEntry]) -> CatalogEntry | None:
+    """The entry one of whose files is called ``name`` (a file's own name, without folders)."""
+    for e in entries:
+        if any(f.rsplit("/", 1)[-1] == name for f in e.files):
+            return e
+    return None

@@ -230,6 +230,15 @@ class DownloadManager:
         )
         return specs
 
+    def installed(self, req: DownloadRequest, specs: list[FileSpec]) -> None:
+        """A request is done: no longer unfinished; files in a folder of the user's are
+        recorded with their origin (in the HF cache the layout says it)."""
+        self.journal.forget(req.key)
+        if req.dest_dir:
+            for s in specs:
+                if s.algo == "sha256":
+                    self.journal.remember_file(s.final, s.repo_id, s.filename, s.digest)
+
     def check_disk(self, specs: list[FileSpec], have: dict[str, int]) -> None:
         need = sum(s.size - have.get(s.filename, 0) for s in specs)
         if need <= 0:

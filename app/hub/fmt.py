@@ -1,4 +1,4 @@
-"""Human-readable sizes, speeds and durations for messages and tables."""
+"""Human-readable sizes, speeds, durations and counts for messages and tables."""
 
 from __future__ import annotations
 
@@ -35,3 +35,16 @@ def duration(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s} s"
+
+
+def count(n: int) -> str:
+    """A large count as `hearth inspect` writes it: "799.8K", "20.9B"."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f}{unit}"
+    return str(n)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 download", "1,234 downloads" ("1 GGUF repository", "2 GGUF repositories")."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"

@@ -11,22 +11,31 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import paths
 from app.engine.gguf_info import GGUFError, GGUFInfo, inspect_gguf
 from app.fsutil import atomic_write
 from app.hub import fmt
 from app.hub.hardware import Hardware
-from app.hub.hfcache import hf_cache_dir
+from app.hub.hfcache import SHA256_RE, hf_cache_dir
+from app.hub.journal import DownloadJournal
 from app.hub.planner import LoadPlan, plan
 from app.hub.shape import SPLIT_RE, ModelShape, ShapeError, read_shape, split_parts
+
+if TYPE_CHECKING:
+    from app.hub.catalog import CatalogEntry
 
 SOURCES = ("hf-cache", "hearth", "folder", "imported")
 
 
 class LibraryError(Exception):
-    """A user-facing problem with importing or removing a model."""
+    """A user-facing problem with importing or removing a model. ``entry_id``: the catalog entry
+    that would give the user the file they wanted (an incomplete file named like one)."""
+
+    def __init__(self, message: str, entry_id: str | None = None) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id
 
 
 @dataclass
@@ -37,7 +46,8 @@ class InstalledModel:
     parts: list[Path] = field(default_factory=list)
     size: int = 0
     repo_id: str | None = None
-    filename: str = ""
+    filename: str = ""  # in its Hub repository when repo_id is known, else the file's name
+    sha256: str | None = None  # the Hub's hash of the (first) file, when known to be its bytes
     info: GGUFInfo | None = None
     problem: str | None = None  # why it cannot be used, for the user
     problem_kind: str | None = None
@@ -67,6 +77,7 @@ class InstalledModel:
             "size": self.size,
             "repo_id": self.repo_id,
             "filename": self.filename,
+            "sha256": self.sha256,
             "ok": self.ok,
             "problem": self.problem,
             "problem_kind": self.problem_kind,
@@ -114,9 +125,16 @@ def _inspect(model: InstalledModel) -> InstalledModel:
 class ModelLibrary:
     """The installed models. Cheap to create; ``models()`` scans the disk each time."""
 
-    def __init__(self, config_path: Path | None = None, hf_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        config_path: Path | None = None,
+        hf_cache: Path | None = None,
+        journal: Path | None = None,
+    ) -> None:
         self.config_path = config_path or (paths.config_dir() / "models.json")
         self._hf_cache = hf_cache
+        # Where downloads into the user's folders are recorded (the download manager's journal).
+        self.journal = DownloadJournal(journal or (paths.data_dir() / "downloads.json"))
 
     @property
     def hf_cache(self) -> Path:
@@ -168,6 +186,8 @@ class ModelLibrary:
             if key in seen:
                 return
             seen.add(key)
+            if m.repo_id is None:
+                self._add_origin(m)
             found.append(_inspect(m) if inspect else m)
 
         for m in self._from_hf_cache():
@@ -206,6 +226,7 @@ class ModelLibrary:
                     if not rel.lower().endswith(".gguf") or not _is_first_part(f.file_path.name):
                         continue
                     parts = split_parts(f.file_path)
+                    blob = f.blob_path.name  # an LFS file's blob is named by its SHA-256
                     newest[rel] = InstalledModel(
                         id=f"{repo.repo_id}:{rel}",
                         path=f.file_path,
@@ -214,9 +235,18 @@ class ModelLibrary:
                         size=sum(_size(p) for p in parts),
                         repo_id=repo.repo_id,
                         filename=rel,
+                        sha256=blob if SHA256_RE.match(blob) else None,
                     )
             out.extend(newest[k] for k in sorted(newest))
         return out
+
+    def _add_origin(self, m: InstalledModel) -> None:
+        """A file Hearth downloaded into a folder, unchanged since: its repository and hash."""
+        with contextlib.suppress(OSError):
+            r = self.journal.file_origin(m.path.resolve())
+            if r is not None:
+                m.repo_id, m.filename = str(r["repo_id"]), str(r["filename"])
+                m.sha256 = str(r["sha256"])
 
     def _from_folder(self, root: Path, source: str) -> list[InstalledModel]:
         if not root.is_dir():
@@ -248,13 +278,16 @@ class ModelLibrary:
         return None
 
     # -- changing ----------------------------------------------------------------------------
-    def import_file(self, path: str | Path) -> InstalledModel:
-        """Use a .gguf where it is (it is not copied). Refuses a file that is not a usable GGUF."""
+    def import_file(
+        self, path: str | Path, catalog: list[CatalogEntry] | None = None
+    ) -> InstalledModel:
+        """Use a .gguf where it is (it is not copied). Refuses a file that is not a usable GGUF;
+        an incomplete one named like a ``catalog`` file is offered as that entry's download."""
         p = Path(path).expanduser().resolve()
         try:
             info = inspect_gguf(p)
         except GGUFError as e:
-            raise LibraryError(f"Cannot import {p.name}: {e}") from e
+            raise _import_problem(p, e, catalog) from e
         try:
             read_shape(p)
         except ShapeError as e:
@@ -325,6 +358,21 @@ class ModelLibrary:
 
             shutil.rmtree(repo_dir, ignore_errors=True)
         return freed
+
+
+def _import_problem(p: Path, e: GGUFError, catalog: list[CatalogEntry] | None) -> LibraryError:
+    if e.kind == "truncated":
+        from app.hub.catalog import CATALOG, entry_with_file
+
+        entry = entry_with_file(p.name, CATALOG if catalog is None else catalog)
+        if entry is not None:
+            return LibraryError(
+                f"Cannot import {p.name}: the file is incomplete (only {fmt.size(_size(p))} of "
+                f"it is there). Find the complete file and import that, or download "
+                f"{entry.title} again from Hearth's catalog: it has a file of this name.",
+                entry.id,
+            )
+    return LibraryError(f"Cannot import {p.name}: {e}")
 
 
 def _snapshot_of(path: Path, snapshots: Path) -> Path:

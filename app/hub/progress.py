@@ -1,5 +1,11 @@
 """What a download is doing, as its observers see it: the state, the bytes, the speed, the time
-left and what goes wrong meanwhile, updated from the download's thread and read from any other."""
+left and what goes wrong meanwhile, updated from the download's thread and read from any other.
+
+While nothing arrives there is no speed and no time estimate: after ``stall_notice`` seconds
+without a byte the download says "Stalled — retrying in N s", counting down to the moment the
+stall is given up on (the read timeout), then to the retry itself. The numbers are computed when
+they are read, so a view that asks once a second sees the countdown though no event comes.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +36,13 @@ class Progress:
     state: DownloadState
     done: int  # bytes on disk, all files together
     total: int | None
-    speed: float  # bytes per second, averaged over the last few seconds
-    eta: float | None  # seconds
+    speed: float  # bytes per second over the last few seconds; 0 while nothing arrives
+    eta: float | None  # seconds; None while unknown or stalled
     current_file: str = ""
     retries: int = 0
-    message: str = ""
+    message: str = ""  # what is happening, for the user ("" while plainly downloading)
+    stalled: bool = False  # nothing has arrived for a while
+    retry_in: float | None = None  # seconds until the next try, while one is awaited
 
     @property
     def fraction(self) -> float:
@@ -72,16 +80,20 @@ class Meter:
     """The progress of one download. Written by its thread, read by anyone; observers are called
     on each state change and about ten times a second while bytes arrive.
 
-    ``owner`` is what listeners receive (the task)."""
+    ``owner`` is what listeners receive (the task); ``stall_timeout`` is how long a read waits
+    for data before the stall is retried; ``clock`` can be replaced (tests move time on)."""
 
     def __init__(
         self,
         owner: Any,
         *,
+        stall_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.owner = owner
         self.state = DownloadState.QUEUED
+        self.stall_timeout = stall_timeout
+        self.stall_notice = min(3.0, stall_timeout / 10)  # quiet this long: say it is stalled
         self.clock = clock
         self._listeners: list[Callable[[Any], None]] = []
         self._changed = threading.Condition()
@@ -91,6 +103,9 @@ class Meter:
         self._current = ""
         self._retries = 0
         self._message = ""
+        self._waiting_since: float | None = None  # a request is open: its last byte, or start
+        self._retry_at: float | None = None  # a try failed: when the next one starts
+        self._stalled_retry = False  # that try failed because nothing arrived
         self._last_emit = 0.0
 
     # -- observing -----------------------------------------------------------------------------
@@ -106,7 +121,22 @@ class Meter:
         return bool(self._listeners)
 
     def progress(self) -> Progress:
+        now = self.clock()
         rate = self._speed.rate()
+        message, stalled, retry_in = self._message, False, None
+        running = self.state == DownloadState.RUNNING
+        retry_at, waiting_since = self._retry_at, self._waiting_since
+        if running and retry_at is not None:
+            retry_in = max(0.0, retry_at - now)
+            stalled = self._stalled_retry
+            head = "Stalled" if stalled else message[:1].upper() + message[1:]
+            message = f"{head} — retrying in {fmt.duration(retry_in)} (attempt {self._retries})"
+        elif running and waiting_since is not None and now - waiting_since >= self.stall_notice:
+            stalled = True
+            retry_in = max(0.0, waiting_since + self.stall_timeout - now)
+            message = f"Stalled — retrying in {fmt.duration(retry_in)}"
+        if retry_in is not None:
+            rate = 0.0  # the last speed is history: nothing is arriving now
         eta = None
         if self._total is not None and rate > 0:
             eta = max(0.0, (self._total - self._done) / rate)
@@ -118,7 +148,9 @@ class Meter:
             eta,
             self._current,
             self._retries,
-            self._message,
+            message,
+            stalled,
+            retry_in,
         )
 
     def wait_for(self, predicate: Callable[[Progress], bool], timeout: float) -> bool:
@@ -130,6 +162,7 @@ class Meter:
     def set_state(self, state: DownloadState, message: str = "") -> None:
         self.state = state
         self._message = message
+        self._retry_at = self._waiting_since = None
         self._notify()
         self._emit(force=True)
 
@@ -147,18 +180,40 @@ class Meter:
     def on_file(self, filename: str) -> None:
         self._current = filename
 
+    def connected(self) -> None:
+        """A request for bytes is on its way: from now on, a long wait for them is a stall."""
+        self._retry_at = None
+        self._message = ""
+        self._waiting_since = self.clock()
+        self._emit(force=True)
+
+    def trying_again(self) -> None:
+        """The wait after a failed try is over."""
+        self._retry_at = None
+        self._message = ""
+        self._emit(force=True)
+
+    def disconnected(self) -> None:
+        self._waiting_since = None
+
     def received(self, n: int) -> None:
         """``n`` bytes written to disk (negative: bytes thrown away)."""
         self._done += n
         if n > 0:
-            self._speed.add(self.clock(), self._done)
+            now = self.clock()
+            self._waiting_since = now
+            self._speed.add(now, self._done)
         self._notify()
         self._emit()
 
-    def retrying(self, reason: str, delay: float) -> None:
+    def retrying(self, reason: str, delay: float, *, stalled: bool = False) -> None:
         """A try failed for ``reason``; the next one starts in ``delay`` seconds."""
         self._retries += 1
-        self._message = f"{reason}; retrying in {delay:.0f} s (attempt {self._retries})"
+        self._message = reason
+        self._stalled_retry = stalled
+        self._waiting_since = None
+        self._retry_at = self.clock() + delay
+        self._speed.clear()
         self._emit(force=True)
 
     def _notify(self) -> None:

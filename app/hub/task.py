@@ -27,7 +27,7 @@ class DownloadTask:
         self.request = request
         self.error: DownloadError | None = None
         self.paths: list[Path] = []  # the installed files (first one is what llama.cpp loads)
-        self.meter = Meter(self)
+        self.meter = Meter(self, stall_timeout=manager.timeouts.stall)
         self._control = Control()
         self._cancel = False
         self._lock = threading.Lock()
@@ -162,16 +162,16 @@ class DownloadTask:
             self.error = e
             meter.set_state(DownloadState.FAILED, str(e))
             raise
+        mgr.installed(self.request, specs)
         meter.set_state(DownloadState.DONE, "Installed and verified.")
-        mgr.journal.forget(self.request.key)
         return self.paths
 
     def _wait(self, reason: Retry, delay: float) -> bool:
         """Between two tries: say so, and sleep unless the user stops (then True)."""
-        self.meter.retrying(str(reason), delay)
+        self.meter.retrying(str(reason), delay, stalled=reason.stalled)
         if self._control.sleep(delay):
             return True
-        self.meter.note("")
+        self.meter.trying_again()
         return False
 
     def _discard(self) -> None:

@@ -192,6 +192,7 @@ class FileTransfer:
         if have:
             headers["Range"] = f"bytes={have}-"
         timeout = httpx2.Timeout(self.timeouts.stall, connect=self.timeouts.connect)
+        meter.connected()
         try:
             with self.client.session().stream(
                 "GET", spec.url, headers=headers, timeout=timeout, follow_redirects=True
@@ -241,7 +242,7 @@ class FileTransfer:
         except (httpx2.TimeoutException, httpcore2.TimeoutException) as e:
             if stop.is_set():
                 raise Stop from e
-            raise Retry(f"no data for {self.timeouts.stall:g} s") from e
+            raise Retry(f"no data for {self.timeouts.stall:g} s", stalled=True) from e
         except (
             httpx2.TransportError,
             httpx2.StreamError,
@@ -260,6 +261,7 @@ class FileTransfer:
             raise Retry(f"connection lost ({type(e).__name__})") from e
         finally:
             self.control.detach()
+            meter.disconnected()
         self.control.check()
         if have < spec.size:
             raise Retry(f"connection closed after {fmt.size(have)} of {fmt.size(spec.size)}")

@@ -95,7 +95,7 @@ def test_truncated_at_several_points(tmp_path: Path, tiny_model: Path, fraction:
     p.write_bytes(data[: max(5, int(len(data) * fraction))])
     msg = expect(p, "truncated", "File is truncated")
     if fraction >= 0.5:
-        assert "of" in msg and "Resume the download?" in msg
+        assert "of" in msg and "Find the complete file, or download it again." in msg
 
 
 def test_truncated_by_a_few_bytes_shows_exact_sizes(tmp_path: Path, tiny_model: Path) -> None:

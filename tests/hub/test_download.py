@@ -272,3 +272,38 @@ def test_existing_file_is_verified_and_reused(fake_hub: FakeHub, served: HubFile
     assert fake_hub.bytes_served(FILE) == before  # nothing downloaded again
     assert paths[0].exists()
     os.chmod(paths[0].resolve(), 0o644)
+
+
+class _Clock:
+    """A clock the test moves: 'nothing arrived for 10 s' without waiting 10 s."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_stall_says_stalled_with_the_retry_countdown_and_no_time_estimate(
+    fake_hub: FakeHub, served: HubFile
+) -> None:
+    size = len(served.data)
+    fake_hub.faults[FILE] = Fault(stall_at=size // 2)
+    t = manager(stall_timeout=30.0).task(request())
+    clock = _Clock()
+    t.meter.clock = clock
+    t.start()
+    try:
+        assert fake_hub.stalled.wait(10)
+        assert t.wait_for(lambda p: p.done >= size // 2, 10)
+        clock.now += 10  # ten seconds without a byte
+        p = t.progress()
+        assert p.state == DownloadState.RUNNING and p.stalled
+        assert p.message == "Stalled — retrying in 20 s"
+        assert p.eta is None and p.speed == 0
+        assert "ETA –" in p.describe()
+    finally:
+        t.pause()
+        t.wait(10)
