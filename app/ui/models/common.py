@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -76,17 +78,69 @@ def lay_out_tab(
     lay.addLayout(row)
 
 
-def make_table(model: Any) -> QTableView:
-    v = QTableView()
-    v.setModel(model)
-    v.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    v.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    v.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    v.verticalHeader().hide()
-    v.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    v.horizontalHeader().setStretchLastSection(True)
-    v.setAlternatingRowColors(True)
-    return v
+class FitTable(QTableView):
+    """A table that shows all its text at any width: the ``wrap`` columns share the width the
+    others leave, and wrap their text; rows grow to fit it. Other columns fit their contents;
+    ``narrow`` ones too while there is room, else only their longest word (they wrap between
+    words)."""
+
+    ROOM_TO_WRAP = 240  # what a wrapping column keeps before narrow columns give up their width
+
+    def __init__(self, model: Any, wrap: Sequence[int] = (0,), narrow: Sequence[int] = ()):
+        super().__init__()
+        self.wrap, self.narrow = tuple(wrap), tuple(narrow)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().hide()
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        for c in range(model.columnCount()):
+            mode = QHeaderView.ResizeMode.ResizeToContents
+            if c in self.wrap:
+                mode = QHeaderView.ResizeMode.Stretch
+            elif c in self.narrow:
+                mode = QHeaderView.ResizeMode.Fixed
+            header.setSectionResizeMode(c, mode)
+        if self.narrow:
+            model.modelReset.connect(self._fit_narrow)
+            model.rowsInserted.connect(self._fit_narrow)
+            model.dataChanged.connect(self._fit_narrow)
+            self._fit_narrow()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_narrow()
+
+    def _fit_narrow(self) -> None:
+        if not self.narrow:
+            return
+        model, header = self.model(), self.horizontalHeader()
+        bold = QFont(self.font())
+        bold.setBold(True)  # a marked row (the loaded model) is bold: measure the wider
+        fm = QFontMetrics(bold)
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self)
+        pad = 4 * (margin + 1)
+        others = sum(
+            header.sectionSize(c)
+            for c in range(model.columnCount())
+            if c not in self.wrap and c not in self.narrow
+        )
+        room = self.viewport().width() - others - self.ROOM_TO_WRAP * len(self.wrap)
+        for c in self.narrow:
+            texts = [str(model.headerData(c, Qt.Orientation.Horizontal) or "")]
+            texts += [str(model.data(model.index(r, c)) or "") for r in range(model.rowCount())]
+            whole = max(fm.horizontalAdvance(t) for t in texts) + pad
+            word = max(fm.horizontalAdvance(w) for t in texts for w in t.split() or [""]) + pad
+            width = whole if whole <= room else word
+            header.resizeSection(c, width)
+            room -= width
 
 
 class Async(QObject):

@@ -8,10 +8,9 @@ searches on a short-lived thread; results come back through queued signals.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -39,9 +38,12 @@ from app.ui.models.search_tab import SearchTab
 
 class ModelManagerDialog(QDialog):
     """``chosen`` holds the LoadOptions once the user clicks "Use this model" (the dialog then
-    accepts). ``modelChosen`` is emitted too, for a non-modal use."""
+    accepts). ``modelChosen`` is emitted too, for a non-modal use. ``loaded``: the file the app
+    has loaded now, marked (and selected) on the Installed tab."""
 
     modelChosen = Signal(object)  # LoadOptions
+
+    PREFERRED = QSize(980, 680)
 
     def __init__(
         self,
@@ -52,10 +54,10 @@ class ModelManagerDialog(QDialog):
         manager: DownloadManager | None = None,
         library: ModelLibrary | None = None,
         catalog: list[CatalogEntry] | None = None,
+        loaded: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
-        self.resize(980, 680)
         if hardware is None:
             from app.hub import hardware as hw_mod
 
@@ -65,13 +67,12 @@ class ModelManagerDialog(QDialog):
         self.library = library or ModelLibrary()
         self.chosen: LoadOptions | None = None
         dest = _download_dir(settings)
+        entries = catalog if catalog is not None else CATALOG
 
-        self.recommended = RecommendedTab(
-            catalog if catalog is not None else CATALOG, hardware, dest
-        )
+        self.recommended = RecommendedTab(entries, hardware, dest)
         self.search_tab = SearchTab(self.manager.client, dest)
         self.downloads = DownloadsTab(self.manager)
-        self.installed = InstalledTab(self.library)
+        self.installed = InstalledTab(self.library, entries, dest)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.recommended, "Recommended")
         self.tabs.addTab(self.search_tab, "Search the Hub")
@@ -92,15 +93,19 @@ class ModelManagerDialog(QDialog):
         close.clicked.connect(self.reject)
         self.use_button.clicked.connect(self.use_selected)
 
-        side = QWidget()
-        sl = QVBoxLayout(side)
+        # The plan of the model selected in the tab shown; Search and Downloads have none to
+        # show, and their tables get the whole width.
+        self.side = QWidget()
+        sl = QVBoxLayout(self.side)
+        sl.setContentsMargins(6, 0, 0, 0)
         sl.addWidget(QLabel("<b>How it would run</b>"))
         sl.addWidget(self.plan_panel)
         sl.addStretch(1)
         sl.addWidget(self.hw_label)
         split = QSplitter()
+        split.setChildrenCollapsible(False)
         split.addWidget(self.tabs)
-        split.addWidget(side)
+        split.addWidget(self.side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         buttons = QHBoxLayout()
@@ -111,17 +116,32 @@ class ModelManagerDialog(QDialog):
         lay.addWidget(split, 1)
         lay.addLayout(buttons)
 
-        self.recommended.choiceChanged.connect(self._show_choice)
-        self.installed.choiceChanged.connect(self._show_choice)
+        self.recommended.choiceChanged.connect(lambda c: self._offered(self.recommended, c))
+        self.installed.choiceChanged.connect(lambda c: self._offered(self.installed, c))
         self.recommended.downloadRequested.connect(self.start_download)
         self.search_tab.downloadRequested.connect(self.start_download)
+        self.installed.downloadRequested.connect(self.start_download)
+        self.installed.listed.connect(self.recommended.set_installed)
         self.downloads.installed.connect(self._download_installed)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.installed.refresh()
-        if self.downloads.model.rowCount():
-            self.tabs.setCurrentWidget(self.downloads)
-        elif self.installed.model.rowCount():
+        self.installed.set_loaded(loaded)
+        # Reached to change the model: what is on this computer comes first; then what is on
+        # its way; the catalog when there is neither.
+        if self.installed.model.rowCount():
             self.tabs.setCurrentWidget(self.installed)
+        elif self.downloads.model.rowCount():
+            self.tabs.setCurrentWidget(self.downloads)
+        self._tab_changed(self.tabs.currentIndex())
+        self.resize(self._fitting_size(parent))
+
+    def _fitting_size(self, parent: QWidget | None) -> QSize:
+        """The preferred size, no larger than the window it belongs to (or the screen)."""
+        room = parent.window().size() if parent is not None else None
+        screen = self.screen() if parent is None else parent.screen()
+        if room is None and screen is not None:
+            room = screen.availableGeometry().size() * 0.9
+        return self.PREFERRED if room is None else self.PREFERRED.boundedTo(room)
 
     # -- what the tabs ask -----------------------------------------------------------------------
     def start_download(self, request: DownloadRequest) -> DownloadTask:
@@ -135,7 +155,10 @@ class ModelManagerDialog(QDialog):
             self.installed.remember_folder(task.request.dest_dir)
         self.installed.refresh(select=task.paths[0] if task.paths else None)
 
-    def _show_choice(self, choice: Choice | None) -> None:
+    def _offered(self, tab: QWidget, choice: Choice | None) -> None:
+        """A tab's selection changed: it is what the plan and "Use" are about, if shown."""
+        if tab is not self.tabs.currentWidget():
+            return
         if choice is not None:
             self.plan_panel.set_model(choice.shape, choice.path, choice.title)
         self.use_button.setEnabled(
@@ -144,6 +167,8 @@ class ModelManagerDialog(QDialog):
 
     def _tab_changed(self, index: int) -> None:
         tab = self.tabs.widget(index)
+        self.side.setVisible(tab is self.installed or tab is self.recommended)
+        self.use_button.setEnabled(False)  # until the tab shown offers a usable model
         if tab is self.installed:
             self.installed.refresh_choice()
         elif tab is self.recommended:
@@ -164,9 +189,6 @@ class ModelManagerDialog(QDialog):
 
     def remove_model(self, m: InstalledModel) -> int:
         return self.installed.remove_model(m)
-
-    def refresh_installed(self, select: Path | None = None) -> None:
-        self.installed.refresh(select)
 
     # -- choosing --------------------------------------------------------------------------------
     def use_selected(self) -> None:
@@ -192,10 +214,13 @@ def _download_dir(settings: Any) -> str | None:
     return None
 
 
-def open_model_manager(parent: QWidget | None = None, settings: Any = None) -> LoadOptions | None:
+def open_model_manager(
+    parent: QWidget | None = None, settings: Any = None, loaded: str | None = None
+) -> LoadOptions | None:
     """Show the Model Manager (modal). Returns the LoadOptions of the model the user chose to use,
-    or None. Downloads started here continue after it closes (shared download manager)."""
-    dlg = ModelManagerDialog(parent, settings)
+    or None. ``loaded``: the model file in use now. Downloads started here continue after it
+    closes (shared download manager)."""
+    dlg = ModelManagerDialog(parent, settings, loaded=loaded)
     try:
         if dlg.exec() == QDialog.DialogCode.Accepted:
             return dlg.chosen

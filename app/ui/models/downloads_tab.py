@@ -3,12 +3,11 @@ with a progress bar, speed and time left; pause, resume, cancel, clear the finis
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
-    QApplication,
-    QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -18,12 +17,24 @@ from PySide6.QtWidgets import (
 )
 
 from app.hub.download import DownloadManager, DownloadState, DownloadTask
-from app.ui.models.common import lay_out_tab, make_table
+from app.ui.models.common import FitTable, lay_out_tab
 from app.ui.models.qtmodels import DownloadsModel, ProgressRole
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Draws the downloads' progress column as a progress bar."""
+    """Draws the downloads' progress column as a progress bar, wide enough for its words."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        # Drawn as this (never shown) bar: under the app's style sheet a bar drawn for no widget
+        # is an empty box, without its chunk.
+        self._bar = QProgressBar(parent)
+        self._bar.hide()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return super().sizeHint(option, index) + QSize(24, 6)  # the bar's frame around the text
 
     def paint(
         self,
@@ -42,9 +53,10 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = int(1000 * float(value))
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
-        bar.state = option.state
-        style = QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette
+        style = self._bar.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, self._bar)
 
 
 class DownloadsTab(QWidget):
@@ -56,15 +68,10 @@ class DownloadsTab(QWidget):
         super().__init__(parent)
         self.model = DownloadsModel(manager, self)
         self._announced: set[DownloadTask] = set()
-        self.view = make_table(self.model)
+        # A long status ("cannot reach … retrying") wraps beside the model's name: it never
+        # pushes the progress bar, the speed or the time left out of view.
+        self.view = FitTable(self.model, wrap=(0, 1))
         self.view.setItemDelegateForColumn(2, ProgressDelegate(self.view))
-        header = self.view.horizontalHeader()
-        # A long status ("cannot reach … retrying") must not push the progress bar out of view:
-        # the status takes the spare width (elided, full text in its tooltip); progress keeps 160.
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(2, 160)
-        header.setStretchLastSection(False)
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -98,6 +98,10 @@ class FirstRunWidget(QWidget):
         lay.addStretch(1)
 
         self._task_event.connect(self._on_task, Qt.ConnectionType.QueuedConnection)
+        # A stalled download sends no events, yet its line must count down: look once a second.
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._running_tick)
         self.download_button.clicked.connect(self.start_download)
         self.pause_button.clicked.connect(self._pause_resume)
         self.use_existing_button.clicked.connect(self._use_existing)
@@ -135,6 +139,7 @@ class FirstRunWidget(QWidget):
         self.progress.show()
         self.status.setText("Starting the download…")
         self.task.start()
+        self._tick.start()
 
     def _relay(self, task: DownloadTask) -> None:
         self._task_event.emit(task)  # from the download thread; delivered on the GUI thread
@@ -148,6 +153,10 @@ class FirstRunWidget(QWidget):
         else:
             self.task.pause()
 
+    def _running_tick(self) -> None:
+        if self.task is not None and self.task.state == DownloadState.RUNNING:
+            self._on_task(self.task)
+
     def _on_task(self, task: DownloadTask) -> None:
         if task is not self.task:
             return
@@ -155,6 +164,7 @@ class FirstRunWidget(QWidget):
         self.progress.setValue(1000 if task.state == DownloadState.DONE else int(1000 * p.fraction))
         if task.state == DownloadState.DONE:
             task.remove_listener(self._relay)
+            self._tick.stop()
             self.pause_button.hide()
             self.status.setText("Downloaded and verified. Starting…")
             path = task.paths[0]

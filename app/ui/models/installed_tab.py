@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QFileDialog,
     QLabel,
     QMessageBox,
@@ -16,20 +17,35 @@ from PySide6.QtWidgets import (
 )
 
 from app.hub import fmt
+from app.hub.catalog import CatalogEntry
 from app.hub.installed import InstalledModel, LibraryError, ModelLibrary
 from app.hub.shape import ShapeError
-from app.ui.models.common import Choice, lay_out_tab, make_table
+from app.ui.models.common import Choice, FitTable, lay_out_tab
 from app.ui.models.qtmodels import InstalledModelsModel
 
 
 class InstalledTab(QWidget):
-    choiceChanged = Signal(object)  # Choice | None
+    """``listed(models)`` after each look at the disk; ``downloadRequested(request)`` when the
+    user takes the offer to download a catalog file again (an incomplete copy was imported)."""
 
-    def __init__(self, library: ModelLibrary, parent: QWidget | None = None) -> None:
+    choiceChanged = Signal(object)  # Choice | None
+    listed = Signal(object)  # list[InstalledModel]
+    downloadRequested = Signal(object)  # DownloadRequest
+
+    def __init__(
+        self,
+        library: ModelLibrary,
+        catalog: list[CatalogEntry],
+        default_dest: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
+        self.catalog = catalog
+        self.default_dest = default_dest
+        self._offer: tuple[QAbstractButton, CatalogEntry] | None = None
         self.model = InstalledModelsModel(self)
-        self.view = make_table(self.model)
+        self.view = FitTable(self.model, wrap=(0,), narrow=(2,))
         self.info = QLabel()
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.import_button = QPushButton("Import a GGUF file…")
@@ -47,14 +63,25 @@ class InstalledTab(QWidget):
         self.folder_button.clicked.connect(self._folder_clicked)
         self.remove_button.clicked.connect(self._remove_clicked)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
+        # A new list selects nothing: say so (Remove…, the plan and "Use" follow).
+        self.model.modelReset.connect(lambda: self._selected(QModelIndex()))
 
     def refresh(self, select: Path | None = None) -> None:
         models = self.library.models()
         self.model.set_rows(models)
+        self.listed.emit(models)
         if select is not None:
             for i, m in enumerate(models):
                 if m.path == select:
                     self.view.selectRow(i)
+
+    def set_loaded(self, path: str | None) -> None:
+        """Mark the model the app has loaded, and select it."""
+        self.model.loaded = Path(path) if path else None
+        row = self.model.row_of_loaded()
+        if row >= 0:
+            self.model.dataChanged.emit(self.model.index(row, 0), self.model.index(row, 3))
+            self.view.selectRow(row)
 
     def selected(self) -> InstalledModel | None:
         idx = self.view.currentIndex()
@@ -81,7 +108,7 @@ class InstalledTab(QWidget):
             facts.insert(
                 0,
                 f"<b>{i.name or m.title}</b> — {i.architecture}, {i.quantization}, "
-                f"{i.parameter_count / 1e9:.1f} B parameters, {i.layer_count} layers, "
+                f"{fmt.count(i.parameter_count)} parameters, {i.layer_count} layers, "
                 f"{i.context_length:,}-token context",
             )
         self.info.setText("<br>".join(facts))
@@ -103,12 +130,30 @@ class InstalledTab(QWidget):
 
     def import_file(self, path: str) -> InstalledModel | None:
         try:
-            m = self.library.import_file(path)
+            m = self.library.import_file(path, self.catalog)
         except LibraryError as e:
-            QMessageBox.warning(self, "Cannot import", str(e))
+            entry = next((x for x in self.catalog if x.id == e.entry_id), None)
+            if entry is None:
+                QMessageBox.warning(self, "Cannot import", str(e))
+            else:  # the file is an incomplete copy of a catalog file: offer the download
+                box = QMessageBox(QMessageBox.Icon.Warning, "Incomplete file", str(e), parent=self)
+                again = box.addButton(
+                    f"Download {entry.title} again", QMessageBox.ButtonRole.AcceptRole
+                )
+                box.addButton(QMessageBox.StandardButton.Close)
+                box.setDefaultButton(again)
+                self._offer = (again, entry)
+                box.exec()
+                self._answered(box)
             return None
         self.refresh(select=m.path)
         return m
+
+    def _answered(self, box: QMessageBox) -> None:
+        """The user answered the offer to download a catalog file again."""
+        offer, self._offer = self._offer, None
+        if offer is not None and box.clickedButton() is offer[0]:
+            self.downloadRequested.emit(offer[1].request(self.default_dest))
 
     def remember_folder(self, folder: str) -> None:
         """List the models of ``folder`` from now on (a download went there)."""

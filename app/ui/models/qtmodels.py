@@ -3,6 +3,8 @@ own, only map rows and columns to the hub objects and tell views when something 
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import (
@@ -12,12 +14,13 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 
 from app.hub import fmt
-from app.hub.catalog import CatalogEntry, HubGGUF, HubModel
+from app.hub.catalog import CatalogEntry, HubGGUF, HubModel, installed_copy
 from app.hub.download import DownloadManager, DownloadState, DownloadTask
 from app.hub.hardware import Hardware
 from app.hub.installed import InstalledModel
@@ -35,8 +38,23 @@ VERDICT_COLORS = {
 }
 
 
+def _bold() -> QFont:
+    f = QFont()
+    f.setBold(True)
+    return f
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a == b:
+        return True
+    with contextlib.suppress(OSError):
+        return a.resolve() == b.resolve()
+    return False
+
+
 class _Table(QAbstractTableModel):
     HEADERS: tuple[str, ...] = ()
+    HEADER_TIPS: ClassVar[dict[int, str]] = {}
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,12 +69,12 @@ class _Table(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.HEADER_TIPS.get(section)
         return None
 
     def item(self, row: int) -> Any:
@@ -80,28 +98,52 @@ class _Table(QAbstractTableModel):
 
 
 class CatalogModel(_Table):
-    """The catalog with a fit badge (verdict color and words) for this machine."""
+    """The catalog with a fit badge (verdict color and words) for this machine, and which
+    entries are downloaded already."""
 
-    HEADERS = ("Model", "Download", "Memory at 8k context", "On this computer")
+    HEADERS = ("Model", "Download", "Memory", "On this computer")
+    HEADER_TIPS: ClassVar[dict[int, str]] = {
+        1: "The size of the download, or Downloaded when it is on this computer.",
+        2: "RAM and GPU memory it needs with an 8,192-token context.",
+        3: "How it would run on this computer.",
+    }
 
     def __init__(self, entries: list[CatalogEntry], hw: Hardware, parent: QObject | None = None):
         super().__init__(parent)
         self.hw = hw
         self._plans: dict[str, LoadPlan] = {e.id: e.fit(hw) for e in entries}
+        self._installed: dict[str, InstalledModel] = {}
         self.set_rows(entries)
 
     def plan(self, entry: CatalogEntry) -> LoadPlan:
         return self._plans[entry.id]
 
+    def installed(self, entry: CatalogEntry) -> InstalledModel | None:
+        return self._installed.get(entry.id)
+
+    def set_installed(self, models: list[InstalledModel]) -> None:
+        """Mark the entries whose download is among ``models``."""
+        self._installed = {
+            e.id: m for e in self._rows if (m := installed_copy(e, models)) is not None
+        }
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self._rows) - 1, 1))
+
     def _cell(self, e: CatalogEntry, column: int, role: int) -> Any:
         p = self._plans[e.id]
+        have = self._installed.get(e.id)
         if role == Qt.ItemDataRole.DisplayRole:
             title = f"{e.title} (recommended)" if e.recommended else e.title
-            return (title, fmt.size(e.size), fmt.size(e.memory_needed), p.label)[column]
+            size = "Downloaded" if have is not None else fmt.size(e.size)
+            return (title, size, fmt.size(e.memory_needed), p.label)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 1 and have is not None:
+                return f"On this computer: {have.path}"
             return f"{e.description}\n\n{p.summary}" if column != 3 else p.summary
         if role == Qt.ItemDataRole.DecorationRole and column == 3:
             return VERDICT_COLORS[p.verdict]
+        if role == Qt.ItemDataRole.FontRole and column == 1 and have is not None:
+            return _bold()
         return None
 
 
@@ -118,7 +160,7 @@ class SearchModel(QAbstractListModel):
             return None
         m = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{m.repo_id}   ·   {m.downloads:,} downloads"
+            return f"{m.repo_id}   ·   {fmt.plural(m.downloads, 'download')}"
         if role == ObjectRole:
             return m
         return None
@@ -151,17 +193,31 @@ class InstalledModelsModel(_Table):
         "imported": "imported",
     }
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loaded: Path | None = None  # the model the app has loaded now
+
+    def is_loaded(self, m: InstalledModel) -> bool:
+        return self.loaded is not None and _same_file(m.path, self.loaded)
+
+    def row_of_loaded(self) -> int:
+        return next((i for i, m in enumerate(self._rows) if self.is_loaded(m)), -1)
+
     def _cell(self, m: InstalledModel, column: int, role: int) -> Any:
+        loaded = self.is_loaded(m)
         if role == Qt.ItemDataRole.DisplayRole:
-            status = "ready" if m.ok else "can't be used"
+            status = ("loaded" if loaded else "ready") if m.ok else "can't be used"
             if m.ok and m.info is not None and m.info.quantization:
-                status = f"ready · {m.info.quantization}"
-            name = m.filename if m.repo_id is None else f"{m.repo_id} · {m.filename}"
+                status = f"{status} · {m.info.quantization}"
+            name = m.filename if m.repo_id is None else f"{m.filename}\n{m.repo_id}"
             return (name, fmt.size(m.size), self.WHERE.get(m.source, m.source), status)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return m.problem or str(m.path)
+            tip = m.problem or str(m.path)
+            return f"Loaded now. {tip}" if loaded else tip
         if role == Qt.ItemDataRole.ForegroundRole and not m.ok:
             return QColor("#c62828")
+        if role == Qt.ItemDataRole.FontRole and loaded:
+            return _bold()
         return None
 
 
@@ -188,6 +244,11 @@ class DownloadsModel(_Table):
         self._watched: set[int] = set()
         self._tasks_watched: list[DownloadTask] = []
         self.task_changed.connect(self._on_task_changed, Qt.ConnectionType.QueuedConnection)
+        # A stalled download sends no events, yet its row must count down: ask once a second.
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._refresh_running)
+        self._tick.start()
         self.refresh()
 
     def refresh(self) -> None:
@@ -209,6 +270,7 @@ class DownloadsModel(_Table):
 
     def detach(self) -> None:
         """Stop listening (the downloads go on without this model, e.g. the dialog closed)."""
+        self._tick.stop()
         for t in self._tasks_watched:
             t.remove_listener(self._relay)
         self._tasks_watched.clear()
@@ -235,6 +297,11 @@ class DownloadsModel(_Table):
             if t is task:
                 return i
         return -1
+
+    def _refresh_running(self) -> None:
+        for row, t in enumerate(self._rows):
+            if t.state == DownloadState.RUNNING:
+                self.dataChanged.emit(self.index(row, 1), self.index(row, len(self.HEADERS) - 1))
 
     def _on_task_changed(self, task: DownloadTask) -> None:
         row = self.row_of(task)

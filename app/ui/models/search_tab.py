@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -17,10 +18,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.hub import fmt
 from app.hub.catalog import HubGGUF, repo_ggufs, search_hub
 from app.hub.hubapi import HubClient
-from app.ui.models.common import Async, make_table
+from app.ui.models.common import Async, FitTable
 from app.ui.models.qtmodels import FilesModel, SearchModel
+
+
+class SearchEdit(QLineEdit):
+    """The search box: Enter searches, and is never passed on (in a dialog it would press the
+    default button, "Use this model", and reload a model)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
 
 
 class SearchTab(QWidget):
@@ -35,7 +47,7 @@ class SearchTab(QWidget):
         self.worker = Async(self)
         self.search_model = SearchModel(self)
         self.files_model = FilesModel(self)
-        self.search_edit = QLineEdit()
+        self.search_edit = SearchEdit()
         self.search_edit.setPlaceholderText("Search GGUF models on Hugging Face, e.g. gpt-oss")
         self.search_button = QPushButton("Search")
         self.status = QLabel()
@@ -43,7 +55,7 @@ class SearchTab(QWidget):
         self.results_view = QListView()
         self.results_view.setModel(self.search_model)
         self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.files_view = make_table(self.files_model)
+        self.files_view = FitTable(self.files_model, wrap=(0,))
         self.download_button = QPushButton("Download file")
         self.download_button.setEnabled(False)
         top = QHBoxLayout()
@@ -64,6 +76,8 @@ class SearchTab(QWidget):
         self.files_view.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: self.download_button.setEnabled(cur.isValid())
         )
+        # New results select no file: nothing to download until the user picks one.
+        self.files_model.modelReset.connect(lambda: self.download_button.setEnabled(False))
         self.download_button.clicked.connect(self._download_file)
 
     def search(self) -> None:
@@ -84,7 +98,8 @@ class SearchTab(QWidget):
             return
         self.search_model.set_rows(hits)
         self.status.setText(
-            f"{len(hits)} GGUF repositories. Pick one to see its files."
+            f"{fmt.plural(len(hits), 'GGUF repository', 'GGUF repositories')}. "
+            "Pick one to see its files."
             if hits
             else "No GGUF repositories match. Try fewer or other words."
         )
