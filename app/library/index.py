@@ -251,9 +251,15 @@ class LibraryIndex:
 
     def folder(self, path: str | Path) -> Folder | None:
         p = str(Path(path).expanduser().resolve())
-        return next((f for f in self.folders() if f.path == p), None)
+        return next((f for f in self.folder_list() if f.path == p), None)
+
+    def folder_list(self) -> list[Folder]:
+        """The folders, without their counts (cheap)."""
+        rows = self.connection().execute("SELECT id, path FROM folders ORDER BY path")
+        return [Folder(int(r[0]), str(r[1])) for r in rows]
 
     def folders(self) -> list[Folder]:
+        """The folders with how many files and bytes are indexed from each (for Settings)."""
         rows = self.connection().execute(
             "SELECT f.id, f.path, COUNT(d.id), COALESCE(SUM(d.size), 0) FROM folders f "
             "LEFT JOIN docs d ON d.folder_id = f.id GROUP BY f.id ORDER BY f.path"
@@ -388,7 +394,7 @@ class LibraryIndex:
     ) -> tuple[list[int], list[str]]:
         """(folder ids, attachment keys) the caller may read; unknown folders are left out."""
         wanted = {str(Path(f).expanduser().resolve()) for f in folders}
-        ids = [f.id for f in self.folders() if f.path in wanted]
+        ids = [f.id for f in self.folder_list() if f.path in wanted]
         return ids, [ATTACHMENT_PREFIX + s for s in attachments]
 
 

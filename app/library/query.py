@@ -71,20 +71,27 @@ def search(
     if len(hits) < topn:
         # Any of the words may match. Words found everywhere add nothing but cost: keep the
         # ones rare enough to rank.
-        terms = fts_query(query, any_word=True).split(" OR ")
-        rare = [t for t in terms if t and _count(index, t) <= RANK_CAP]
-        if len(rare) > 0 and (len(rare) > 1 or len(terms) > 1):
+        terms = [t for t in fts_query(query, any_word=True).split(" OR ") if t]
+        counted = sorted((_count(index, t), t) for t in terms)
+        rare: list[str] = []
+        total = 0
+        for n, t in counted:  # the rarest words first, while BM25 can rank all they match
+            if n and total + n <= RANK_CAP:
+                rare.append(t)
+                total += n
+        if rare and len(terms) > 1:
             more = _ranked(index, " OR ".join(rare), topn, scope)
             seen = {h.doc.id for h in hits}
             hits += [h for h in more if h.doc.id not in seen][: topn - len(hits)]
     return hits
 
 
-# BM25 ranks every match of a query: ~10 ms for 2,000 chunks, ~100 ms for 30,000 on these
-# machines. A query whose words are in more chunks than this is ranked among the chunks whose
-# title or path has them and among the most recently indexed matches (and, for attachments,
-# within each attached document).
-RANK_CAP = 2000
+# BM25 ranks every match of a query: ~5-10 µs a chunk on a quiet machine of this size (~10 ms for
+# 1,000, ~200 ms for 20,000), several times that on a busy one. A query whose words are in more
+# chunks than RANK_CAP is ranked among its most recently indexed WINDOW matches (and, for
+# attachments, within each attached document): such words say little about which chunk is best.
+RANK_CAP = 1000
+WINDOW = 400
 
 
 class _Scope:
@@ -124,17 +131,15 @@ def _ranked(index: LibraryIndex, expr: str, topn: int, scope: _Scope) -> list[Hi
     n = _count(index, expr)
     if n == 0:
         return []
+    rows: list[Any] = []
     if n <= RANK_CAP:
         rows = _rank(index, expr, "", [], topn, scope)
     else:
         con = index.connection()
-        rows: list[Any] = []
-        if 0 < _count(index, f"title : ({expr})") <= RANK_CAP:
-            rows += _rank(index, f"title : ({expr})", "", [], topn, scope)
         edge = con.execute(
             "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid DESC "
             "LIMIT 1 OFFSET ?",
-            (expr, RANK_CAP),
+            (expr, WINDOW),
         ).fetchone()
         rows += _rank(index, expr, "AND rowid > ?", [edge[0]], topn, scope)
         for key in scope.attachment_keys:

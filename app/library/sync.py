@@ -50,10 +50,11 @@ class SyncReport:
     skipped_reasons: dict[str, str] = field(default_factory=dict)  # rel path -> sentence (≤ 50)
 
 
-def walk(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
+def walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """Regular files under ``root`` (no hidden files or folders, none of SKIP_DIRS, no links
-    out of the folder), with their stat."""
-    stack = [root]
+    out of the folder), as (path, stat). Plain strings: pathlib costs ~10 µs a file here, which
+    is most of a 10,000-file walk."""
+    stack = [str(root)]
     while stack:
         folder = stack.pop()
         try:
@@ -66,9 +67,9 @@ def walk(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
             try:
                 if e.is_dir(follow_symlinks=False):
                     if e.name not in SKIP_DIRS:
-                        stack.append(Path(e.path))
+                        stack.append(e.path)
                 elif e.is_file(follow_symlinks=False):
-                    yield Path(e.path), e.stat(follow_symlinks=False)
+                    yield e.path, e.stat(follow_symlinks=False)
             except OSError:
                 continue
 
@@ -104,13 +105,13 @@ def sync_folder(
     seen: set[str] = set()
     batch = _Batch(index)
     try:
-        for done, (path, st) in enumerate(files, start=1):
+        prefix = len(str(root)) + 1
+        for done, (key, st) in enumerate(files, start=1):
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 break
-            key = str(path)
             seen.add(key)
-            rel = path.relative_to(root).as_posix()
+            rel = key[prefix:].replace(os.sep, "/")
             if progress is not None:
                 progress(done, report.found, rel)
             stamp = (st.st_mtime_ns, st.st_size)
@@ -121,7 +122,7 @@ def sync_folder(
             if skipped.get(key) == stamp:
                 report.skipped += 1
                 continue
-            _index_file(batch, folder, root, path, rel, st, old, report)
+            _index_file(batch, folder, root, Path(key), rel, st, old, report)
             batch.maybe_commit()
         if not report.cancelled:
             gone = [v[0] for k, v in known.items() if k not in seen]
@@ -144,7 +145,7 @@ def sync_file(index: LibraryIndex, path: str | Path) -> SyncReport:
     disappear) without walking the folder."""
     t0 = time.perf_counter()
     p = Path(path).expanduser().resolve()
-    folder = next((f for f in index.folders() if p.is_relative_to(f.path)), None)
+    folder = next((f for f in index.folder_list() if p.is_relative_to(f.path)), None)
     if folder is None:
         raise ValueError(f"{p} is not in a Library folder")
     report = SyncReport(folder.path)

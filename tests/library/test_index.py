@@ -77,8 +77,8 @@ def test_sync_indexes_text_pdf_and_skips_binaries(index: LibraryIndex, tmp_path:
     assert pdf is not None and pdf.rel == "notes/paper.pdf"
     assert index.text_lines(pdf.id)[2:] == ["", "--- Page 2 of 2 ---", "into chemical energy"]
     _assert_current(index, root, also=(root / "paper.pdf",))
-    folder = index.folder(root)
-    assert folder is not None and folder.files == 31 and folder.bytes > 60_000
+    [folder] = index.folders()
+    assert folder.path == str(root) and folder.files == 31 and folder.bytes > 60_000
     assert index.size_bytes() > 0 and index.stats()["docs"] == 31
     # Nothing changed: nothing is read again.
     again = sync_folder(index, root)
