@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "app.cli.engine_host_cmd",
     "app.cli.harmony_cmd",
     "app.cli.models_cmd",
+    "app.cli.remotes_cmd",
     "app.cli.hardware_cmd",
     "app.cli.tools_cmd",
 ]

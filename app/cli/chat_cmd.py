@@ -36,7 +36,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import chat
 from app.chat.testaid import hook_from_env
@@ -51,6 +51,9 @@ from app.engine.options import LoadOptions
 from app.engine.protocol import GenerateRequest
 from app.harmony import EFFORTS, Message, PromptSettings
 from app.store import StoreError
+
+if TYPE_CHECKING:
+    from app.remote.engine import RemoteEngine
 
 DEFAULT_CTX = 8192
 
@@ -67,6 +70,7 @@ def _check_args(args: argparse.Namespace) -> None:
         if not cond:
             raise UsageError(msg)
 
+    need(bool(args.model) != bool(args.remote), "give either --model PATH or --remote NAME")
     need(args.max_tokens is None or args.max_tokens >= 1, "--max-tokens must be at least 1")
     need(
         args.temperature is None or 0.0 <= args.temperature <= 5.0,
@@ -104,7 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Stream a reply from a local gpt-oss model. The answer goes to stdout, the "
         "reasoning to stderr. --jsonl prints one JSON event per line (see the docs).",
     )
-    p.add_argument("--model", required=True, metavar="PATH", help="the GGUF model file")
+    p.add_argument("--model", metavar="PATH", help="the GGUF model file")
+    p.add_argument(
+        "--remote", metavar="NAME", help="chat through a saved server instead (hearth remotes)"
+    )
     p.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default medium)")
     p.add_argument("--system", metavar="TEXT", default="", help="instructions for the model")
     p.add_argument("--max-tokens", type=_number(int), metavar="N", help="reply length limit")
@@ -186,10 +193,17 @@ def read_prompt(args: argparse.Namespace) -> str:
     return text.strip("\n")
 
 
-def start_engine(args: argparse.Namespace) -> EngineClient:
-    """A started client with the model loaded; EngineError (from the GGUF check or the load)."""
+def start_engine(args: argparse.Namespace) -> EngineClient | RemoteEngine:
+    """A started client with the model loaded, or the connected remote server (--remote);
+    EngineError (from the GGUF check, the load or the server)."""
     from app.engine.gguf_info import GGUFError
 
+    if args.remote:
+        from app.remote.engine import start_remote
+
+        remote = start_remote(args.remote)
+        args.remote_model = remote.connection.model  # what the saved chat records
+        return remote
     try:
         options = load_options_from_args(args)
     except GGUFError as e:

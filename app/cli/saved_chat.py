@@ -104,21 +104,34 @@ class SavedChat:
     def begin(self, args: argparse.Namespace) -> int:
         """The conversation this exchange goes into, created or updated from the arguments."""
         assert self.store is not None
+        backend = model_settings(args)
         if self.conversation_id is None:
-            settings: dict[str, Any] = {"model": str(args.model), "effort": args.effort or "medium"}
+            settings: dict[str, Any] = {
+                **{k: v for k, v in backend.items() if v is not None},
+                "effort": args.effort or "medium",
+            }
             if args.system:
                 settings["instructions"] = args.system
             if given_sampling(args):
                 settings["sampling"] = given_sampling(args)
             self.conversation_id = self.store.create_conversation(settings=settings).id
         else:
-            changes: dict[str, Any] = {"model": str(args.model)}
+            changes: dict[str, Any] = dict(backend)  # "remote": None when local again
             if args.effort:
                 changes["effort"] = args.effort
             if args.system:
                 changes["instructions"] = args.system
             self.store.update_settings(self.conversation_id, changes)
         return self.conversation_id
+
+
+def model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What the chat records of its backend: the model, and the server connection it went
+    through (``--remote``; None removes it when the chat goes back to a local model)."""
+    remote = getattr(args, "remote", None)
+    if remote:
+        return {"model": getattr(args, "remote_model", "") or remote, "remote": remote}
+    return {"model": str(args.model), "remote": None}
 
 
 def given_sampling(args: argparse.Namespace) -> dict[str, Any]:
