@@ -154,58 +154,6 @@ def test_final_answer_drops_the_reasoning_from_history(client: openai.OpenAI) ->
     assert with_reasoning.usage.prompt_tokens == plain.usage.prompt_tokens
 
 
-def test_json_schema_answer_parses(client: openai.OpenAI) -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "answer": {"type": "integer"},
-            "colour": {"type": "string", "enum": ["red", "green", "blue"]},
-            "sure": {"type": "boolean"},
-        },
-        "required": ["answer", "colour", "sure"],
-        "additionalProperties": False,
-    }
-    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}
-    for seed in range(3):  # the answer is sampled under the grammar
-        r = ask(
-            client,
-            ["<|channel|>analysis<|message|>hmm<|end|><|start|>assistant<|channel|>final<|message|>", 300],
-            response_format=fmt,
-            seed=seed,
-            max_tokens=400,
-        )
-        data = json.loads(r.choices[0].message.content)
-        assert set(data) == {"answer", "colour", "sure"}
-        assert isinstance(data["answer"], int) and isinstance(data["sure"], bool)
-        assert data["colour"] in ("red", "green", "blue")
-        assert r.choices[0].finish_reason == "stop"
-    with pytest.raises(openai.BadRequestError, match="response_format"):
-        ask(client, reply("{}"), response_format={"type": "yaml"})
-
-
-def test_named_tool_choice_forces_the_call(client: openai.OpenAI) -> None:
-    other = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
-    cities = {"type": "string", "enum": ["Paris", "Oslo", "Rome"]}
-    weather = {**WEATHER, "function": {**WEATHER["function"]}}
-    weather["function"]["parameters"] = {
-        "type": "object",
-        "properties": {"city": cities, "days": {"type": "integer"}},
-        "required": ["city", "days"],
-    }
-    r = ask(
-        client,
-        [300],  # sampled: the grammar makes it a call to get_weather with valid arguments
-        tools=[other, weather],
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=400,
-    )
-    (tc,) = r.choices[0].message.tool_calls
-    assert tc.function.name == "get_weather"
-    args = json.loads(tc.function.arguments)
-    assert args["city"] in ("Paris", "Oslo", "Rome") and isinstance(args["days"], int)
-    assert r.choices[0].finish_reason == "tool_calls"
-
-
 def test_tool_choice_none_declares_no_tools(client: openai.OpenAI) -> None:
     auto = ask(client, reply("ok"), tools=[WEATHER])
     none = ask(client, reply("ok"), tools=[WEATHER], tool_choice="none")
