@@ -290,14 +290,14 @@ def open_long_chat(home: Path, n_messages: int = 2000) -> dict[str, float]:
         win = MainWindow(store, load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
         win.resize(1200, 800)
         win.show()
-        win.open_conversation(other.id)
+        win.conversations.open(other.id)
         app.processEvents()
         times = []
         for _ in range(3):
-            win.open_conversation(other.id)
+            win.conversations.open(other.id)
             app.processEvents()
             t0 = time.perf_counter()
-            win.open_conversation(c.id)
+            win.conversations.open(c.id)
             app.processEvents()
             times.append(time.perf_counter() - t0)
         shown = len(win.chat.widgets)

@@ -57,9 +57,9 @@ def finished(out):
 
 def loaded(_info):
     say("loaded")
-    win.request_hook = hook
-    win.send("Write a report with code and a table.")
-    win.worker.finished.connect(finished)
+    win.turns.request_hook = hook
+    win.conversations.send("Write a report with code and a table.")
+    win.turns.worker.finished.connect(finished)
 
 def failed(kind, message):
     say("failed", error=message)

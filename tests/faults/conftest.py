@@ -60,5 +60,5 @@ def window(qtbot, store: Store) -> Iterator[object]:  # type: ignore[no-untyped-
     win.show()
     yield win
     win.shutdown()
-    assert win.worker is None and win._worker_thread is None
+    assert win.turns.worker is None and win.turns.worker_thread is None
     assert win.engine._thread is None and win.engine.client is None

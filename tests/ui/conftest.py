@@ -55,7 +55,7 @@ def make_window(qtbot, store: Store) -> Iterator[Callable[..., object]]:  # type
     yield make
     for win in made:
         win.shutdown()
-        assert win.worker is None and win._worker_thread is None
+        assert win.turns.worker is None and win.turns.worker_thread is None
         assert win.engine._thread is None
         assert win.engine.client is None
     # Every QThread we started has finished (their objects are gone or stopped).
@@ -95,7 +95,7 @@ def script_next(win, *replies: str) -> list[GenerateRequest]:  # type: ignore[no
             req.script = queue.pop(0)
         sent.append(req)
 
-    win.request_hook = hook
+    win.turns.request_hook = hook
     return sent
 
 

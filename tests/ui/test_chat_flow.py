@@ -26,8 +26,8 @@ def test_send_streams_thinking_then_answer(qtbot, ready_window, store) -> None: 
     seen: list[Update] = []
     _type_and_send(qtbot, win, "Hi there")
     assert win.busy and win.composer.stop_button.isVisible()
-    assert win.worker is not None
-    win.worker.progress.connect(seen.append)
+    assert win.turns.worker is not None
+    win.turns.worker.progress.connect(seen.append)
     wait_reply(qtbot, win)
 
     # Shift+Enter had not been pressed: one line, sent, composer cleared.
@@ -113,7 +113,7 @@ def test_effort_change_reaches_the_prompt(qtbot, ready_window, store) -> None:  
     low = win.last_stats["prompt_tokens"]
     assert store.get_conversation(win.conversation_id).settings["effort"] == "low"
 
-    win.new_chat()
+    win.conversations.new_chat()
     win.settings.effort.setCurrentIndex(win.settings.effort.findData("high"))
     _type_and_send(qtbot, win, "Same words")
     wait_reply(qtbot, win)
@@ -131,13 +131,15 @@ def test_stop_keeps_the_partial_reply(qtbot, window, long_model, store) -> None:
     script_next(win, words)  # ~24,000 tokens: seconds of streaming on the tiny model
     win.settings.max_tokens.setValue(30000)
     _type_and_send(qtbot, win, "Talk for a long time")
-    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
-    streaming = win._streaming
+    qtbot.waitUntil(
+        lambda: bool(win.turns.streaming and win.turns.streaming.data.content), timeout=20_000
+    )
+    streaming = win.turns.streaming
     # Clicking the open chat (or trying another) while it streams must not rebuild the view.
-    assert win.open_conversation(win.conversation_id)
+    assert win.conversations.open(win.conversation_id)
     other = store.create_conversation("other")
-    assert not win.open_conversation(other.id)
-    assert win._streaming is streaming and win.chat.widgets[-1] is streaming
+    assert not win.conversations.open(other.id)
+    assert win.turns.streaming is streaming and win.chat.widgets[-1] is streaming
     qtbot.keyClick(win.composer.edit, Qt.Key.Key_Escape)
     wait_reply(qtbot, win)
     reply = win.chat.last_assistant()
@@ -157,7 +159,9 @@ def test_engine_killed_mid_reply_then_reload(qtbot, window, long_model, store) -
     script_next(win, words, harmony_reply("Back again."))
     win.settings.max_tokens.setValue(30000)
     _type_and_send(qtbot, win, "Keep going")
-    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: bool(win.turns.streaming and win.turns.streaming.data.content), timeout=20_000
+    )
     pid = win.engine.client.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -204,7 +208,7 @@ def test_engine_killed_while_idle_is_noticed(qtbot, ready_window) -> None:  # ty
     client = win.engine.client
     os.kill(client.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: not client.is_alive, timeout=10_000)
-    win._check_engine()  # what the 2-second watchdog does
+    win.models.check_engine()  # what the 2-second watchdog does
     assert win.banner.isVisible() and "Reload engine" in win.banner.buttons
     assert not win.composer.can_send
     assert win.status_model.text() == "No model loaded"
@@ -223,7 +227,9 @@ def test_an_edit_refused_while_streaming_keeps_the_typed_text(qtbot, window, lon
     )
     win.settings.max_tokens.setValue(30000)
     _type_and_send(qtbot, win, "Talk for a long time")
-    qtbot.waitUntil(lambda: bool(win._streaming and win._streaming.data.content), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: bool(win.turns.streaming and win.turns.streaming.data.content), timeout=20_000
+    )
     user = win.chat.widgets[0]
     user.edit_button.click()
     user.set_edit_text("Talk briefly instead")

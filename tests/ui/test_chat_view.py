@@ -73,9 +73,9 @@ def test_read_only_store_explains_instead_of_sending(qtbot, hearth_home) -> None
         qtbot.addWidget(win)
         win.show()
         win.engine.info = ModelInfo(path="m.gguf", name="m")  # as if a model were loaded
-        win.open_conversation(c.id)
+        win.conversations.open(c.id)
         assert [w.data.content for w in win.chat.widgets] == ["hello"]  # history still readable
-        assert not win._start_turn(text="new message")
+        assert not win.turns.start(text="new message")
         assert win.banner.isVisible() and "can't be saved" in win.banner.label.text()
         win.engine.info = None
         win.shutdown()

@@ -48,14 +48,14 @@ def test_sidebar_lists_pinned_first_and_opens_chats(qtbot, store, make_window) -
     win = make_window()
     assert win.sidebar.model.rowCount() == 2
     assert win.sidebar.model.index(0, 0).data() == "Beta"  # most recent
-    win.set_pinned(a, True)
+    win.conversations.set_pinned(a, True)
     assert win.sidebar.model.index(0, 0).data() == "Alpha"
     rect = win.sidebar.list.visualRect(win.sidebar.model.index(1, 0))
     qtbot.mouseClick(win.sidebar.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert win.conversation_id == b
     assert [w.data.content for w in win.chat.widgets] == ["What is beta?", "The second letter."]
     assert win.title_label.text() == "Beta"
-    win.rename_conversation(b, "  Beta   renamed ")
+    win.conversations.rename(b, "  Beta   renamed ")
     assert store.get_conversation(b).title == "Beta renamed"
     assert win.title_label.text() == "Beta renamed"
 
@@ -66,7 +66,7 @@ def test_search_opens_the_chat_at_the_message(qtbot, store, make_window) -> None
     pairs[3] = ("Tell me about zeppelins", "Zeppelins are rigid airships.")
     target = _chat(store, "Long chat", *pairs)
     win = make_window()
-    win.open_conversation(1)
+    win.conversations.open(1)
     qtbot.keyClick(win, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert win.sidebar.search.hasFocus()
     qtbot.keyClicks(win.sidebar.search, "zeppelin")
@@ -116,7 +116,7 @@ def test_delete_then_undo(qtbot, store, make_window) -> None:  # type: ignore[no
     keep = _chat(store, "Keep", ("a", "b"))
     doomed = _chat(store, "Doomed", ("c", "d"))
     win = make_window()
-    win.open_conversation(doomed)
+    win.conversations.open(doomed)
     win.sidebar.list.setFocus()
     qtbot.keyClick(win.sidebar.list, Qt.Key.Key_Delete)
     assert store.get_conversation(doomed).trashed
@@ -136,7 +136,7 @@ def test_a_dismissed_row_menu_leaves_the_open_chat_highlighted(qtbot, store, mak
     other = _chat(store, "Other", ("a", "b"))
     shown = _chat(store, "Shown", ("c", "d"))
     win = make_window()
-    win.open_conversation(shown)
+    win.conversations.open(shown)
     view = win.sidebar.list
     rect = view.visualRect(win.sidebar.model.index(win.sidebar.model.row_of(other), 0))
     qtbot.mousePress(view.viewport(), Qt.MouseButton.RightButton, pos=rect.center())
@@ -161,7 +161,7 @@ def test_rename_dialog_shows_the_whole_title(qtbot, store, make_window) -> None:
         dialog.accept()
 
     QTimer.singleShot(0, answer)
-    win.ask_rename(cid)
+    win.conversations.ask_rename(cid)
     assert seen == [True]
     assert store.get_conversation(cid).title == "Lisbon in May"
 
@@ -170,8 +170,8 @@ def test_undo_delete_of_another_chat_stays_on_the_open_one(qtbot, store, make_wi
     other = _chat(store, "Other", ("a", "b"))
     shown = _chat(store, "Shown", ("c", "d"))
     win = make_window()
-    win.open_conversation(shown)
-    win.delete_conversation(other)
+    win.conversations.open(shown)
+    win.conversations.delete(other)
     assert win.conversation_id == shown
     win.info_bar.buttons["Undo"].click()
     assert not store.get_conversation(other).trashed
@@ -184,7 +184,7 @@ def test_a_long_title_leaves_room_for_chat_settings(qtbot, store, make_window) -
     title = "How do I read a large CSV file in Python without running out of memory?"
     cid = _chat(store, title, ("q", "a"))
     win = make_window()
-    win.open_conversation(cid)
+    win.conversations.open(cid)
     win.resize(800, 600)
     qtbot.waitUntil(lambda: win.width() == 800)
     label, button = win.title_label, win.settings_button
@@ -200,7 +200,7 @@ def test_a_long_user_message_fits_a_small_window(qtbot, store, make_window) -> N
     cid = _chat(store, "CSV", (question, "In pieces."))
     win = make_window()
     win.resize(1300, 800)
-    win.open_conversation(cid)
+    win.conversations.open(cid)
     bubble = win.chat.widgets[0].bubble
     qtbot.waitUntil(lambda: win.width() == 1300)
     assert bubble.height() < 2.5 * bubble.fontMetrics().height() + 18  # one line: room enough
@@ -220,8 +220,8 @@ def test_a_chat_opens_at_its_end_in_a_small_window(qtbot, store, make_window) ->
     win = make_window()
     win.resize(800, 600)
     qtbot.waitUntil(lambda: win.width() == 800)
-    win.open_conversation(other)
-    win.open_conversation(cid)
+    win.conversations.open(other)
+    win.conversations.open(cid)
     bar = win.chat.verticalScrollBar()
     last = win.chat.widgets[-1]
 
@@ -235,18 +235,18 @@ def test_a_chat_opens_at_its_end_in_a_small_window(qtbot, store, make_window) ->
 def test_export_markdown_and_json(store, make_window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Export me", ("Question?", "**Answer**."))
     win = make_window()
-    assert win.export_conversation(cid, tmp_path / "c.md", "md")
+    assert win.conversations.export(cid, tmp_path / "c.md", "md")
     assert "**Answer**." in (tmp_path / "c.md").read_text()
-    assert win.export_conversation(cid, tmp_path / "c.json", "json")
+    assert win.conversations.export(cid, tmp_path / "c.json", "json")
     assert json.loads((tmp_path / "c.json").read_text())
-    assert not win.export_conversation(cid, tmp_path / "missing" / "c.md", "md")
+    assert not win.conversations.export(cid, tmp_path / "missing" / "c.md", "md")
     assert win.banner.isVisible() and "Could not export" in win.banner.label.text()
 
 
 def test_keyboard_shortcuts(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
     cid = _chat(store, "Shortcuts", ("q", "The **last** answer."))
     win = make_window()
-    win.open_conversation(cid)
+    win.conversations.open(cid)
     qtbot.keyClick(
         win, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     )
@@ -272,7 +272,7 @@ def test_settings_are_per_chat_and_reset(qtbot, store, make_window) -> None:  # 
     a = _chat(store, "A", ("q", "a"))
     b = _chat(store, "B", ("q", "a"))
     win = make_window()
-    win.open_conversation(a)
+    win.conversations.open(a)
     win.settings.effort.setCurrentIndex(win.settings.effort.findData("high"))
     win.settings.instructions.setPlainText("Be brief.")
     win.settings.temperature.setValue(0.5)
@@ -280,10 +280,10 @@ def test_settings_are_per_chat_and_reset(qtbot, store, make_window) -> None:  # 
     assert store.get_conversation(a).settings["effort"] == "high"
     assert store.get_conversation(a).settings["instructions"] == "Be brief."
     assert store.get_conversation(a).settings["sampling"] == {"temperature": 0.5}
-    win.open_conversation(b)
+    win.conversations.open(b)
     assert win.settings.effort.currentData() == "medium"
     assert win.settings.temperature.value() == 1.0
-    win.open_conversation(a)
+    win.conversations.open(a)
     assert win.settings.temperature.value() == 0.5
     win.settings.reset_button.click()
     settings = store.get_conversation(a).settings
@@ -295,7 +295,7 @@ def test_theme_geometry_and_last_chat_are_remembered(qtbot, store, make_window) 
     cid = _chat(store, "Remember me", ("q", "a"))
     _chat(store, "Other", ("q", "a"))
     win = make_window(prefs=UiPrefs.load())
-    win.open_conversation(cid)
+    win.conversations.open(cid)
     win.resize(760, 560)  # within the offscreen platform's 800x600 screen
     win.set_theme("dark")
     assert QApplication.palette().window().color().lightness() < 80
@@ -418,7 +418,7 @@ def test_reply_stats_wrap_in_a_narrow_column(qtbot, store, make_window) -> None:
     win = make_window()
     win.resize(800, 600)
     qtbot.waitUntil(lambda: win.width() == 800)
-    win.open_conversation(c.id)
+    win.conversations.open(c.id)
     reply = win.chat.widgets[-1]
     label = reply.stats_label
     assert "first token 0.02 s" in label.text()
@@ -439,7 +439,7 @@ def test_the_end_stays_in_view_when_the_settings_open(qtbot, store, make_window)
     win = make_window()
     win.resize(1000, 650)
     qtbot.waitUntil(lambda: win.width() == 1000)
-    win.open_conversation(cid)
+    win.conversations.open(cid)
     bar = win.chat.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
     win.chat._settled()  # the opening's settling is over: this is about the resize alone
@@ -466,5 +466,5 @@ def test_export_suggests_a_clean_file_name(store, make_window, monkeypatch) -> N
         return "", ""
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
-    win.ask_export(cid, "md")
+    win.conversations.ask_export(cid, "md")
     assert offered == ["How do I read a large CSV file in Python without running.md"]
