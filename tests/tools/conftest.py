@@ -52,7 +52,11 @@ class Cli:
             args += ["--chat", str(chat)]
         done = self.run(*args, stdin=code, timeout=timeout)
         assert done.stdout, done.stderr
-        return done.returncode, json.loads(done.stdout)
+        result = json.loads(done.stdout)
+        # What the model would read (shown with pytest -rP: the report quotes it).
+        print(f"exit {done.returncode}, {result['status']}, {result['duration_s']:.2f} s:")
+        print(result["text"][:2000])
+        return done.returncode, result
 
     def settings(self, **python: object) -> None:
         """Write the python tool's settings (limits etc.) to this home's tools.json."""
@@ -76,6 +80,7 @@ def visible_dir() -> Iterator[Path]:
     base = REPO / ".pytest_cache"
     base.mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="tools-", dir=base))
+    folder.chmod(0o755)  # readable like a home folder is: only the sandbox may hide it
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -84,8 +89,8 @@ def visible_dir() -> Iterator[Path]:
 def cli(visible_dir: Path) -> Cli:
     home = visible_dir / "hearth"
     user_home = visible_dir / "home"
-    home.mkdir()
-    user_home.mkdir()
+    home.mkdir(mode=0o755)
+    user_home.mkdir(mode=0o755)
     return Cli(home, user_home)
 
 
