@@ -37,7 +37,7 @@ EXCLUDED_PY_MODULES = [
     "tkinter", "_tkinter", "idlelib", "lib2to3", "pydoc_data", "test",
     "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp", "mypy", "ruff",
     "setuptools", "pip", "pkg_resources", "scipy", "pandas", "debugpy", "jedi", "parso",
-    "torch", "PyQt5", "PyQt6", "PySide2", "matplotlib.tests", "IPython.testing",
+    "torch", "PyQt5", "PyQt6", "PySide2", "matplotlib.tests",
     "llama_cpp.server", "gguf.scripts", "numpy.f2py", "numpy.testing.tests", "numpy.tests",
     "huggingface_hub.cli", "huggingface_hub.inference._mcp",
 ]  # fmt: skip

@@ -87,7 +87,8 @@ def test_bundle_layout_is_lean(bundle):
         assert unwanted not in names
     assert not any(n.startswith(("pytest", "_pytest", "hypothesis", "tkinter")) for n in names)
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
-    assert size < 260 * 1024 * 1024, f"bundle grew to {size / 2**20:.0f} MiB"
+    # 260 MiB before round 2; the python tool (matplotlib, Pillow, IPython, ZeroMQ) adds ~45.
+    assert size < 320 * 1024 * 1024, f"bundle grew to {size / 2**20:.0f} MiB"
 
 
 def test_every_app_module_is_bundled(bundle):

@@ -86,14 +86,17 @@ class Kernel:
         ip = "127.0.0.1" if transport == "tcp" else str(runtime / "k")
         write_connection_file(str(conn), ip=ip, transport=transport)
         sandbox.prepare_for_kernel_user(runtime, conn, self.work_dir)
-        watch_r, watch_w = os.pipe()
+        # The kernel watches this pipe and dies when the app's end closes (Windows passes no
+        # descriptors to children: there the kernel outlives an app that is killed).
+        watch_r, watch_w = os.pipe() if sys.platform != "win32" else (-1, None)
         self._watch_w = watch_w
         try:
             spec = sandbox.build_launch(
                 self.work_dir, runtime, conn, self.limits, self.isolation, watch_r
             )
         except RuntimeError as exc:
-            os.close(watch_r)
+            if watch_r >= 0:
+                os.close(watch_r)
             self.shutdown()
             raise KernelStartError(str(exc)) from None
         self.drive = spec.drive
@@ -112,14 +115,15 @@ class Kernel:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=self._log,
-                pass_fds=[*spec.pass_fds, *([info_w] if info_w >= 0 else [])],
+                pass_fds=[fd for fd in (*spec.pass_fds, info_w) if fd >= 0],
                 start_new_session=sys.platform != "win32",
             )
         except OSError as exc:
             self.shutdown()
             raise KernelStartError(f"The Python kernel could not start: {exc}.") from None
         finally:
-            os.close(watch_r)
+            if watch_r >= 0:
+                os.close(watch_r)
             if info_w >= 0:
                 os.close(info_w)
         if info_r >= 0:
