@@ -117,6 +117,12 @@ def run(ctx: Context) -> list[Result]:
         s = gui.stream_stalls(n_tokens=n)
     finally:
         gui.markdown_tokens = own
+        # Its render thread writes the disk cache into this run's scratch folder: stop it
+        # before the folder goes.
+        from app.ui import math_render
+
+        math_render.renderer().shutdown(wait=True)
+        math_render._renderer = None
     results.append(
         Result(
             "maths",

@@ -20,6 +20,7 @@ document waits for its formulas. A formula that cannot be typeset shows its sour
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +62,9 @@ class Segment:
     html: str  # rich text (for "code": the highlighted <pre>)
     code: str = ""  # the raw code (for the copy button)
     lang: str = ""
+    # A formula in it was still being typeset (its source is shown): render the text again once
+    # ``math_render.renderer().when_ready`` calls back.
+    pending: bool = False
 
 
 def _parser() -> MarkdownIt:
@@ -97,18 +101,21 @@ def _formatter(style: str) -> HtmlFormatter:
     return HtmlFormatter(style=style, noclasses=True, nowrap=False)
 
 
-# How long a finished block may wait for one of its formulas to be typeset (each formula was
-# queued when it first appeared, so this is normally the tail of one render).
-FINISH_WAIT_S = 2.0
+# How long a finished answer may hold the GUI thread for its last formulas (each was queued when
+# it first appeared), and how long opening a chat may wait for formulas not in the caches.
+# Formulas not ready by then show their source and the segment is marked ``pending``.
+FINISH_BUDGET_S = 0.03
+OPEN_BUDGET_S = 1.0
 
 
 class _Renderer:
-    """Turns the tokens of one top-level block into a Segment. ``wait``: seconds to wait for a
-    formula's image; 0 shows the source of one not ready yet and sets ``pending``."""
+    """Turns the tokens of one top-level block into a Segment. ``budget``: seconds this renderer
+    may wait, in all, for formula images (0: never wait; a formula not typeset yet shows its
+    source and sets ``pending``)."""
 
-    def __init__(self, colors: MarkdownColors, wait: float = FINISH_WAIT_S) -> None:
+    def __init__(self, colors: MarkdownColors, budget: float = 0.0) -> None:
         self.c = colors
-        self.wait = wait
+        self.deadline = time.monotonic() + budget
         self.pending = False  # the last segment has a formula still being typeset
 
     def segment(self, tokens: Sequence[Token]) -> Segment:
@@ -117,7 +124,8 @@ class _Renderer:
         if first.type in ("fence", "code_block"):
             lang = (first.info or "").strip().split(maxsplit=1)[0] if first.info else ""
             return Segment("code", highlight_code(first.content, lang, self.c), first.content, lang)
-        return Segment("html", self._html(tokens))
+        body = self._html(tokens)
+        return Segment("html", body, pending=self.pending)
 
     # -- rich text --------------------------------------------------------------------------
 
@@ -210,7 +218,8 @@ class _Renderer:
         display = bool(t.meta.get("display"))
         r = math_render.renderer()
         if r.enabled:
-            img = r.image(t.content, display, self.c.text, wait=self.wait)
+            wait = max(0.0, self.deadline - time.monotonic())
+            img = r.image(t.content, display, self.c.text, wait=wait)
             if isinstance(img, math_render.MathImage):
                 return img.html(display)
             if img is None:
@@ -282,17 +291,20 @@ def _top_level_blocks(tokens: Sequence[Token]) -> list[tuple[int, list[Token]]]:
 
 def render_document(text: str, colors: MarkdownColors) -> list[Segment]:
     """Render a whole (finished) text; consecutive non-code blocks are merged into one segment.
-    Its formulas are all queued first, then waited for (one render thread: this is their sum)."""
+    Its formulas are all queued first, then waited for, up to OPEN_BUDGET_S in all."""
     blocks = _top_level_blocks(_MD.parse(text))
-    queue = _Renderer(colors, wait=0.0)
+    queue = _Renderer(colors)
     for _, toks in blocks:
         queue.segment(toks)
-    renderer = _Renderer(colors)
+    renderer = _Renderer(colors, OPEN_BUDGET_S)
     segments: list[Segment] = []
     for _, toks in blocks:
         seg = renderer.segment(toks)
         if seg.kind == "html" and segments and segments[-1].kind == "html":
-            segments[-1] = Segment("html", segments[-1].html + seg.html)
+            last = segments[-1]
+            segments[-1] = Segment(
+                "html", last.html + seg.html, pending=last.pending or seg.pending
+            )
         else:
             segments.append(seg)
     return segments
@@ -303,16 +315,17 @@ class IncrementalMarkdown:
 
     The last *two* blocks stay open: text arriving later can still merge a block into the one
     before it (``1. a`` + blank line + ``1`` becomes a loose two-item list once ``. b`` arrives).
-    A block whose formulas are still being typeset stays open too, so it is shown again, with
-    its images, on a later update. Only the text after the last finished block is parsed on each
-    update.
+    A block whose formulas are still being typeset stays open too (up to HOLD_MAX of them), so a
+    later update shows it with its images. Only the text after the last finished block is parsed
+    on each update.
     """
 
     OPEN_BLOCKS = 2
+    HOLD_MAX = 2  # blocks held open for their formulas; past that they finish with sources
 
     def __init__(self, colors: MarkdownColors) -> None:
-        self._renderer = _Renderer(colors, wait=0.0)
-        self._final = _Renderer(colors)
+        self.colors = colors
+        self._renderer = _Renderer(colors)
         self._committed = 0  # characters of the text already rendered as finished blocks
 
     def update(self, text: str) -> tuple[list[Segment], list[Segment]]:
@@ -327,7 +340,7 @@ class IncrementalMarkdown:
         finished: list[Segment] = []
         for i, (_, toks) in enumerate(blocks[:cut]):
             seg = renderer.segment(toks)
-            if renderer.pending:
+            if seg.pending and cut - i <= self.HOLD_MAX:
                 cut = i
                 break
             finished.append(seg)
@@ -337,8 +350,9 @@ class IncrementalMarkdown:
         return finished, tail
 
     def finish(self, text: str) -> list[Segment]:
-        """The final text: everything left, all of it finished."""
-        finished, tail = self._update(text, self._final)
+        """The final text: everything left, all of it finished (formulas not typeset within
+        FINISH_BUDGET_S show their source: see ``Segment.pending``)."""
+        finished, tail = self._update(text, _Renderer(self.colors, FINISH_BUDGET_S))
         self._committed = len(text)
         return finished + tail
 

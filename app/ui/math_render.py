@@ -23,12 +23,13 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
@@ -123,7 +124,7 @@ def _load(path: Path, ratio: float) -> MathImage | None:
     """A formula rendered in an earlier session (the disk cache)."""
     try:
         png = path.read_bytes()
-    except OSError:
+    except OSError:  # (not there: the common case)
         return None
     img = QImage()
     if not img.loadFromData(png, "PNG"):
@@ -132,19 +133,42 @@ def _load(path: Path, ratio: float) -> MathImage | None:
     return MathImage(uri, round(img.width() / ratio), round(img.height() / ratio))
 
 
+_text_px: tuple[str, float] | None = None
+
+
 def text_px() -> float:
-    """The formula size that matches the app's text."""
+    """The formula size that matches the app's text (asked once per app font)."""
+    global _text_px
     from PySide6.QtGui import QFontInfo
 
     if QGuiApplication.instance() is None:
         return 15.0
-    return round(QFontInfo(QGuiApplication.font()).pixelSize() * SIZE_RATIO, 1)
+    font = QGuiApplication.font()
+    key = font.key()
+    if _text_px is None or _text_px[0] != key:
+        _text_px = (key, round(QFontInfo(font).pixelSize() * SIZE_RATIO, 1))
+    return _text_px[1]
 
 
 def _ratio() -> float:
     app = QGuiApplication.instance()
     screen = QGuiApplication.primaryScreen() if app is not None else None
     return float(math.ceil(screen.devicePixelRatio())) if screen is not None else 1.0
+
+
+class _Notifier(QObject):
+    """Lives on the GUI thread: the render thread's "all typeset" arrives here, queued."""
+
+    ready = Signal()
+
+    def __init__(self, owner: MathRenderer) -> None:
+        super().__init__()
+        self.owner = owner
+        self.ready.connect(self.flush, Qt.ConnectionType.QueuedConnection)  # always later
+
+    @Slot()
+    def flush(self) -> None:
+        self.owner._flush()
 
 
 class MathRenderer:
@@ -157,6 +181,8 @@ class MathRenderer:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-maths")
         self._cache_dir = cache_dir
+        self._waiters: list[tuple[QObject, Callable[[], None]]] = []
+        self._notifier: _Notifier | None = None
 
     def _disk(self, key: tuple[str, bool, str, float, float]) -> Path | None:
         if self._cache_dir is None:
@@ -177,13 +203,6 @@ class MathRenderer:
             if hit is not None:
                 self._memory.move_to_end(key)
                 return hit
-        disk = self._disk(key)
-        if disk is not None and disk.exists():
-            loaded = _load(disk, key[4])
-            if loaded is not None:
-                self._remember(key, loaded)
-                return loaded
-        with self._lock:
             future = self._pending.get(key)
             if future is None:
                 future = self._pool.submit(self._render, key)
@@ -201,18 +220,46 @@ class MathRenderer:
             while len(self._memory) > MEMORY_ITEMS:
                 self._memory.popitem(last=False)
             self._pending.pop(key, None)
+            notify = not self._pending and self._waiters and self._notifier is not None
+        if notify and self._notifier is not None:
+            self._notifier.ready.emit()
+
+    def when_ready(self, receiver: QObject, fn: Callable[[], None]) -> None:
+        """Call ``fn`` on the GUI thread once no formula is being typeset (soon, if none is),
+        unless ``receiver`` (the widget that asked) has been deleted by then. Call this from
+        the GUI thread, for a segment marked ``pending``."""
+        if self._notifier is None:
+            self._notifier = _Notifier(self)
+        with self._lock:
+            self._waiters.append((receiver, fn))
+            idle = not self._pending
+        if idle:
+            self._notifier.ready.emit()
+
+    def _flush(self) -> None:
+        from shiboken6 import isValid
+
+        with self._lock:
+            if self._pending:
+                return
+            waiters, self._waiters = self._waiters, []
+        for receiver, fn in waiters:
+            if isValid(receiver):
+                fn()
 
     def _render(self, key: tuple[str, bool, str, float, float]) -> _Result:
+        """On the render thread: the disk cache (an earlier session's render), else ziamath."""
         tex, display, color, px, ratio = key
-        result: _Result
-        try:
-            result = rasterise(_svg(tex, display, color, px), px, ratio)
-        except Exception:  # ziamath raises many kinds for TeX it does not know
-            result = FAILED
-        else:
-            disk = self._disk(key)
-            if disk is not None:
-                self._save(disk, result)
+        disk = self._disk(key)
+        result: _Result | None = _load(disk, ratio) if disk is not None else None
+        if result is None:
+            try:
+                result = rasterise(_svg(tex, display, color, px), px, ratio)
+            except Exception:  # ziamath raises many kinds for TeX it does not know
+                result = FAILED
+            else:
+                if disk is not None:
+                    self._save(disk, result)
         self._remember(key, result)
         return result
 
@@ -226,8 +273,9 @@ class MathRenderer:
         except OSError:
             pass  # a cache: a full or read-only disk only costs a re-render next time
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop typesetting (queued formulas are dropped); ``wait`` for the one in hand."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
 
 _renderer: MathRenderer | None = None

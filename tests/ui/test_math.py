@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QObject
 
 from app.ui import math_render
 from app.ui.markdown import IncrementalMarkdown, render_document
@@ -126,24 +127,27 @@ def test_a_formula_that_fails_shows_its_source_and_the_rest_renders(qapp, fresh)
     assert fresh.image("\\frac{1}{", False, LIGHT.text) is FAILED
 
 
-def test_renders_are_cached_by_source_and_colour(qapp, fresh, tmp_path: Path) -> None:
+def test_renders_are_cached_by_source_and_colour(
+    qapp, fresh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     light = fresh.image("a^2+b^2", False, LIGHT.text, wait=60)
     again = fresh.image("a^2+b^2", False, LIGHT.text)
     dark = fresh.image("a^2+b^2", False, DARK.text, wait=60)
     assert isinstance(light, MathImage) and again is light
     assert isinstance(dark, MathImage) and dark.uri != light.uri
-    # On disk too: a new renderer (a new session) answers without rendering, even with its
-    # render thread busy.
+    # On disk too: a new renderer (a new session) answers from it without typesetting.
     later = MathRenderer(tmp_path / "maths")
-    gate = threading.Event()
-    later._pool.submit(gate.wait, 30)
+    monkeypatch.setattr(math_render, "_svg", _no_typesetting)
     try:
-        cached = later.image("a^2+b^2", False, LIGHT.text)
+        cached = later.image("a^2+b^2", False, LIGHT.text, wait=60)
         assert isinstance(cached, MathImage) and cached.uri == light.uri
-        assert later.image("c^3", False, LIGHT.text) is None  # not cached: queued
+        assert later.image("c^3", False, LIGHT.text, wait=60) is FAILED  # not cached
     finally:
-        gate.set()
         later.shutdown()
+
+
+def _no_typesetting(*args: object) -> str:
+    raise RuntimeError("typeset instead of read from the cache")
 
 
 def test_the_switch_shows_sources(qapp, fresh) -> None:
@@ -164,13 +168,37 @@ def test_streaming_keeps_a_block_open_until_its_formula_is_typeset(qapp, fresh) 
     # Two blocks would be finished, but the first has a formula still being typeset: it stays
     # open (shown with its source) so a later update shows its image.
     assert finished == []
-    assert "$E=mc^2$" in tail[0].html and _images(tail[0].html) == 0
+    assert "$E=mc^2$" in tail[0].html and _images(tail[0].html) == 0 and tail[0].pending
     gate.set()
     assert isinstance(fresh.image("E=mc^2", False, LIGHT.text, wait=60), MathImage)
     finished, tail = inc.update(text + " paragraph.")
-    assert len(finished) == 2 and _images(finished[0].html) == 1
-    final = inc.finish(text + " paragraph.\n\nLast $y$.")
-    assert _images(final[-1].html) == 1  # finish waits for its formulas
+    assert len(finished) == 2 and _images(finished[0].html) == 1 and not finished[0].pending
+
+
+def test_a_lagging_renderer_never_holds_the_stream(qtbot, qapp, fresh) -> None:
+    """Formulas arriving faster than they are typeset: the open tail stays bounded, finish()
+    returns at once with sources, and ``when_ready`` says when to render the answer again."""
+    gate = threading.Event()
+    fresh._pool.submit(gate.wait, 30)
+    inc = IncrementalMarkdown(LIGHT.markdown)
+    text = "".join(f"Step {i}: $x_{{{i}}} = {i}^2$.\n\n" for i in range(12))
+    finished, tail = inc.update(text)
+    assert len(tail) == inc.OPEN_BLOCKS + inc.HOLD_MAX
+    assert len(finished) == 12 - len(tail) and all(s.pending for s in finished)
+    final = inc.finish(text)
+    assert all(s.pending for s in final) and _images(final[-1].html) == 0
+    called: list[int] = []
+    owner = QObject()
+    fresh.when_ready(owner, lambda: called.append(1))
+    gone = QObject()
+    fresh.when_ready(gone, lambda: called.append(2))
+    from shiboken6 import delete
+
+    delete(gone)
+    gate.set()
+    qtbot.waitUntil(lambda: called == [1], timeout=60_000)
+    again = render_document(text, LIGHT.markdown)
+    assert _images(again[0].html) == 12 and not again[0].pending
 
 
 def test_copy_gives_the_latex_source(qtbot, qapp) -> None:
