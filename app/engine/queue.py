@@ -105,7 +105,10 @@ class QueuedEngine:
 
     def state(self) -> QueueState:
         with self._cond:
-            return QueueState(self._active is not None, len(self._waiting), self._served)
+            return self._state()
+
+    def _state(self) -> QueueState:
+        return QueueState(self._active is not None, len(self._waiting), self._served)
 
     def add_listener(self, fn: Callable[[QueueState], None]) -> None:
         """``fn(state)`` after each change (on the thread that made it: keep it short)."""
@@ -120,8 +123,11 @@ class QueuedEngine:
         with self._cond:
             self._waiting.append(ticket)
             ahead = len(self._waiting) - 1 + (self._active is not None)
-            if ahead:
-                log.info("request %d waits for the engine: position %d", ticket.number, ahead)
+            joined = self._state()
+        if ahead:
+            log.info("request %d waits for the engine: position %d", ticket.number, ahead)
+            self._notify(joined)
+        with self._cond:
             while True:
                 if ticket.cancel.is_set():
                     self._waiting.remove(ticket)
@@ -136,7 +142,7 @@ class QueuedEngine:
                     go = True
                     break
                 self._cond.wait(_RECHECK_S)
-            state = QueueState(self._active is not None, len(self._waiting), self._served)
+            state = self._state()
         if go and ahead:
             waited = time.monotonic() - ticket.queued_at
             log.info("request %d starts after waiting %.2f s", ticket.number, waited)
@@ -148,7 +154,7 @@ class QueuedEngine:
             if self._active is ticket:
                 self._active = None
             self._cond.notify_all()
-            state = QueueState(self._active is not None, len(self._waiting), self._served)
+            state = self._state()
         self._notify(state)
 
     def _notify(self, state: QueueState) -> None:
