@@ -9,7 +9,15 @@ turn's toolbox; ``resolve_citation`` / ``find_citations`` in the chat view.
 """
 
 from app.library.browser_tool import BrowserState, BrowserTool
-from app.library.citations import Citation, CitationTarget, find_citations, resolve_citation
+from app.library.citations import (
+    Citation,
+    CitationTarget,
+    citation_url,
+    find_citations,
+    footnotes,
+    parse_citation_url,
+    resolve_citation,
+)
 from app.library.index import Doc, Folder, LibraryError, LibraryIndex
 from app.library.query import Hit, search
 from app.library.sync import SyncReport, sync_file, sync_folder
@@ -25,7 +33,10 @@ __all__ = [
     "LibraryError",
     "LibraryIndex",
     "SyncReport",
+    "citation_url",
     "find_citations",
+    "footnotes",
+    "parse_citation_url",
     "resolve_citation",
     "search",
     "sync_file",

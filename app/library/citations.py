@@ -49,6 +49,51 @@ class CitationTarget:
         return f"{short}, lines {self.first_line}–{self.last_line}"
 
 
+CITE_SCHEME = "cite"
+
+
+def citation_url(cursor: int, first: int, last: int) -> str:
+    """The link the chat view gives a citation (``cite:3:9:11``), opened by the app, never by a
+    browser."""
+    return f"{CITE_SCHEME}:{cursor}:{first}:{last}"
+
+
+def parse_citation_url(url: str) -> tuple[int, int, int] | None:
+    """(cursor, first line, last line) of a ``cite:`` link, or None."""
+    parts = url.split(":")
+    if len(parts) != 4 or parts[0] != CITE_SCHEME or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2]), int(parts[3])
+
+
+def footnotes(text: str, index: LibraryIndex, state: BrowserState) -> str:
+    """``text`` with each resolvable citation replaced by a Markdown footnote reference and the
+    footnotes ("[^1]: notes/quantum.md, lines 9–11") appended: for exports. Citations that do not
+    resolve are left as they are."""
+    notes: list[str] = []
+    numbers: dict[tuple[str, int, int], int] = {}
+    out: list[str] = []
+    pos = 0
+    for c in find_citations(text):
+        target = resolve_citation(index, state, c.cursor, c.first, c.last)
+        if target is None:
+            continue
+        key = (target.path, target.first_line, target.last_line)
+        if key not in numbers:
+            numbers[key] = len(numbers) + 1
+            lines = (
+                f"line {target.first_line}"
+                if target.first_line == target.last_line
+                else f"lines {target.first_line}–{target.last_line}"
+            )
+            notes.append(f"[^{numbers[key]}]: {target.name}, {lines} ({target.path})")
+        out.append(text[pos : c.start] + f"[^{numbers[key]}]")
+        pos = c.end
+    out.append(text[pos:])
+    body = "".join(out)
+    return body + ("\n\n" + "\n".join(notes) if notes else "")
+
+
 def find_citations(text: str) -> list[Citation]:
     """Every well-formed citation in ``text``, in order."""
     out = []

@@ -34,6 +34,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
+from app.library.citations import CITATION, citation_url
 from app.ui import math_render
 from app.ui.math_syntax import math_plugin
 
@@ -71,7 +72,41 @@ def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": False})
     md.enable("table").enable("strikethrough")
     md.use(math_plugin)
+    md.core.ruler.after("inline", "citations", _citations)
     return md
+
+
+def _citations(state: Any) -> None:
+    """``【3†L9-L11】`` (the browser tool's citation) in text becomes a ``cite:`` link the app
+    resolves (a core rule over text tokens: the inline text rule does not stop at "【")."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or "【" not in block.content:
+            continue
+        children: list[Token] = []
+        for t in block.children:
+            if t.type != "text" or "【" not in t.content:
+                children.append(t)
+                continue
+            pos = 0
+            for m in CITATION.finditer(t.content):
+                if m.start() > pos:
+                    children.append(_text_token(t.content[pos : m.start()]))
+                cite = Token("citation", "a", 0)
+                first = int(m.group(2))
+                last = max(first, int(m.group(3)) if m.group(3) else first)
+                cite.content = m.group(0)
+                cite.meta = {"url": citation_url(int(m.group(1)), first, last)}
+                children.append(cite)
+                pos = m.end()
+            if pos < len(t.content):
+                children.append(_text_token(t.content[pos:]))
+        block.children = children
+
+
+def _text_token(content: str) -> Token:
+    t = Token("text", "", 0)
+    t.content = content
+    return t
 
 
 _MD = _parser()
@@ -272,6 +307,11 @@ class _Renderer:
                     out.append(html.escape(t.content, quote=False))
                 case "math_inline":
                     out.append(self._math(t))
+                case "citation":
+                    out.append(
+                        f'<a href="{t.meta["url"]}" style="color:{c.link}; '
+                        f'text-decoration:none">{html.escape(t.content, quote=False)}</a>'
+                    )
                 case _:
                     if t.content:
                         out.append(html.escape(t.content, quote=False))

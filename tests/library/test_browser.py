@@ -15,6 +15,7 @@ from app.library import (
     BrowserTool,
     LibraryIndex,
     find_citations,
+    footnotes,
     resolve_citation,
     sync_folder,
 )
@@ -173,6 +174,12 @@ def test_citations_resolve_to_files_and_lines(library) -> None:
     again = BrowserTool(index, folders=[root], state=BrowserState.from_dict(saved))
     assert resolve_citation(index, again.state, 1, 23, 24) == targets[0]
     assert _view(_call(again, "search", query="wind").text)[0] == 3
+    # Exported, citations become footnotes.
+    exported = footnotes(answer + " Made up 【9†L1】.", index, tool.state)
+    assert exported.startswith("Silicon cells reach about 20% [^1], less when hot [^2]; see [^3].")
+    assert "Made up 【9†L1】." in exported  # left as it is
+    assert f"[^1]: notes/energy/solar.md, lines 23–24 ({solar})" in exported
+    assert f"[^3]: notes/energy/solar.md, line 23 ({solar})" in exported
 
 
 def test_scope_only_what_the_chat_allows(library, tmp_path: Path) -> None:

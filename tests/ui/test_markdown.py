@@ -121,3 +121,16 @@ def test_tail_parse_stays_small() -> None:
     text = "".join(f"Paragraph number {i}.\n\n" for i in range(500))
     inc.update(text)
     assert inc._committed >= len(text) - 2 * len("Paragraph number 499.\n\n")
+
+
+def test_browser_citations_become_links_the_app_resolves() -> None:
+    from app.library import parse_citation_url
+
+    html = render_document("Cells reach 20% 【1†L23-L24】 or 【2†L5】; `【3†L1】` is code.", C)[
+        0
+    ].html
+    assert '<a href="cite:1:23:24"' in html and ">【1†L23-L24】</a>" in html
+    assert '<a href="cite:2:5:5"' in html
+    assert 'href="cite:3' not in html  # not inside a code span
+    assert parse_citation_url("cite:1:23:24") == (1, 23, 24)
+    assert parse_citation_url("https://example.org") is None
