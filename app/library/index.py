@@ -148,7 +148,9 @@ class LibraryIndex:
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every thread's connection, with its thread: the tool loop runs each turn on a new
+        # thread, so connections of threads that ended are closed when a new one opens.
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer at a time; readers never wait
         con = self.connection()
@@ -179,7 +181,10 @@ class LibraryIndex:
                 ) from None
             self._local.con = con
             with self._lock:
-                self._all.append(con)
+                for thread, old in [x for x in self._all if not x[0].is_alive()]:
+                    old.close()
+                    self._all.remove((thread, old))
+                self._all.append((threading.current_thread(), con))
         return con
 
     @contextmanager
@@ -217,7 +222,7 @@ class LibraryIndex:
 
     def close(self) -> None:
         with self._lock:
-            for con in self._all:
+            for _, con in self._all:
                 con.close()
             self._all.clear()
         self._local = threading.local()

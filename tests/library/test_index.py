@@ -212,3 +212,16 @@ def test_sync_one_file_as_a_watcher_reports_it(index: LibraryIndex, tmp_path: Pa
     _assert_current(index, root)
     with pytest.raises(ValueError, match="is not in a Library folder"):
         sync_file(index, tmp_path / "elsewhere.md")
+
+
+def test_connections_of_finished_threads_are_closed(index: LibraryIndex) -> None:
+    """The tool loop searches from a new thread each turn: connections must not pile up."""
+    for _ in range(5):
+        t = threading.Thread(target=lambda: index.connection().execute("SELECT 1").fetchall())
+        t.start()
+        t.join()
+    index.connection()  # this thread's, opened before: nothing new to prune
+    t = threading.Thread(target=index.connection)
+    t.start()
+    t.join()
+    assert len(index._all) <= 3  # this thread's, the last one's, and at most one more
