@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ log = logging.getLogger("hearth.engine")
 
 STOP_TEXTS = ("<|return|>", "<|call|>")
 PREFILL_CHUNK = 512  # tokens per llama_decode during prefill: cancel is checked between chunks
+# In a ``script``: sample this token (a benchmark aid: a scripted reply's structure with sampled
+# text), with every special token of the vocabulary forbidden so the forced structure holds.
+SAMPLED = -2
 
 
 def physical_cores() -> int:
@@ -303,17 +307,21 @@ class Generator:
 
     # -- sampling ------------------------------------------------------------------------------
 
-    def _sampler(self, s: SamplingOptions, suppress_stop: bool) -> Any:
+    def _sampler(self, s: SamplingOptions, suppress: str = "") -> Any:
+        """The sampler chain; ``suppress``: "" nothing, "stop" the stop tokens, "special" every
+        special (control or user-defined) token of the vocabulary."""
         seed = L.LLAMA_DEFAULT_SEED if s.seed is None else int(s.seed) & 0xFFFFFFFF
-        key = (s.temperature, s.top_p, s.top_k, seed, suppress_stop)
+        key = (s.temperature, s.top_p, s.top_k, seed, suppress)
         if self._chain is not None and key == self._chain_key:
             L.llama_sampler_reset(self._chain)
             return self._chain
         self._free_chain()
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         keep: list[Any] = []
-        if suppress_stop:
+        if suppress:
             stops = list(self.stop_tokens)
+            if suppress == "special":
+                stops = sorted(set(stops) | set(self._special_table()[1].values()))
             arr = (L.llama_logit_bias * len(stops))()
             for i, tok in enumerate(stops):
                 arr[i].token = tok  # type: ignore[assignment]
@@ -383,7 +391,9 @@ class Generator:
         including the stop token; it returns True once it has shown the user something, after
         which calls are spaced ``flush_interval`` apart (before that every token is passed at
         once, so the first text appears without delay). ``script`` forces these tokens instead of
-        sampling (a testing aid: the real decode, pieces, parser and events all run).
+        sampling (a testing aid: the real decode, pieces, parser and events all run); a
+        ``SAMPLED`` element samples that token instead, with the special tokens forbidden (a
+        benchmark aid: a reply that thinks, then answers, at the speed of real sampling).
         ``on_prefill(evaluated, total)`` hears of a prompt longer than one chunk, before each
         chunk. ``grammar``/``grammar_mode`` constrain the reply (``app.engine.constrain``)."""
         t0 = time.perf_counter() if t_start is None else t_start
@@ -396,8 +406,12 @@ class Generator:
                 "Shorten the conversation or load the model with a larger context.",
             )
         stats = GenerationStats(prompt_tokens=len(prompt), context_size=self.n_ctx)
+        forced = list(script) if script is not None else None
+        sampled_script = forced is not None and SAMPLED in forced
         self._end_constraint()
-        chain = self._sampler(sampling, suppress_stop)
+        chain = self._sampler(
+            sampling, "special" if sampled_script else "stop" if suppress_stop else ""
+        )
         if grammar:
             self._constraint = Constraint(self, grammar, grammar_mode, chain)
             if self.backend_sampling:  # the grammar needs the logits on the host
@@ -445,14 +459,13 @@ class Generator:
         t_prefill = time.perf_counter()
         stats.prefill_tps = n_new / max(t_prefill - t0, 1e-9)
 
-        backend = self.backend_sampling and self._constraint is None
-        sample = L.llama_sampler_sample
-        sampled = L.llama_get_sampled_token_ith
-        forced = list(script) if script is not None else None
         max_tokens = max(1, int(sampling.max_tokens))
         stop_tokens = self.stop_tokens
         n_ctx = self.n_ctx
+        # One batch for every step: it points at ``one``, whose token is replaced each step
+        # (building a batch per token was one more ctypes call, ~2 us, per token).
         one = (L.llama_token * 1)()
+        step = get_one(one, 1)
         pending: list[int] = []
         n_gen = 0
         eager = True
@@ -461,11 +474,21 @@ class Generator:
         if cancel.is_set():
             return self._finish(stats, "cancelled", t0, None, None, 0)
 
-        def pick() -> int:
-            if forced is not None:
-                return forced[n_gen] if n_gen < len(forced) else -1
-            return int(sampled(ctx, -1)) if backend else int(sample(chain, ctx, -1))
+        # The next token is one C call (ctypes returns an int): no Python frame in between.
+        draw: Callable[[], int]
+        if self.backend_sampling and self._constraint is None:
+            draw = partial(L.llama_get_sampled_token_ith, ctx, -1)
+        else:
+            draw = partial(L.llama_sampler_sample, chain, ctx, -1)
+        pick: Callable[[], int] = draw
+        if forced is not None:
+            plan = iter(forced)
 
+            def scripted() -> int:
+                tok = next(plan, -1)  # -1: the script ran out
+                return draw() if tok == SAMPLED else tok
+
+            pick = scripted
         if self._constraint is not None:
             pick = self._constraint.wrap(pick)
 
@@ -497,7 +520,7 @@ class Generator:
                 pending = []
                 next_flush = perf() + flush_interval
             one[0] = tok
-            rc = decode(ctx, get_one(one, 1))
+            rc = decode(ctx, step)
             if rc != 0:
                 if rc == 1:
                     reason = "context_full"
@@ -559,4 +582,4 @@ class Generator:
         self._overrides = None
 
 
-__all__ = ["EngineError", "GGUFError", "Generator", "physical_cores"]
+__all__ = ["SAMPLED", "EngineError", "GGUFError", "Generator", "physical_cores"]

@@ -186,12 +186,17 @@ class Host:
             self.gen.close()
             self.gen = None
 
-    def _script_tokens(self, script: str | list[str]) -> list[int]:
+    def _script_tokens(self, script: str | list[str | int]) -> list[int]:
+        from app.engine.generator import SAMPLED
+
         gen = self.gen
         if isinstance(script, str):
             return list(gen.tokenize(script, special=True))
         out: list[int] = []
         for piece in script:
+            if isinstance(piece, int):  # sample this many tokens here
+                out.extend([SAMPLED] * max(0, piece))
+                continue
             if piece not in self._vocab_cache:
                 self._vocab_cache[piece] = gen.vocab_token(piece)
             tok = self._vocab_cache[piece]

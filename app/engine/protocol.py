@@ -72,7 +72,10 @@ class GenerateRequest:
     ``script`` is a testing aid: instead of sampling, the engine forces these tokens (a string is
     tokenized with special tokens, e.g. ``"<|channel|>final<|message|>Hi<|return|>"``; a list gives
     one vocabulary token text per element, e.g. ``"Ġworld"``, falling back to tokenizing an element
-    that isn't a single token). Everything else (decode, pieces, parser, events, stats) is real.
+    that isn't a single token; an integer N element samples N tokens there, with the special tokens
+    forbidden: ``["<|channel|>analysis<|message|>", 300, "<|end|>…<|message|>", 700, "<|return|>"]``
+    thinks, then answers, at the speed of real sampling). Everything else (decode, pieces, parser,
+    events, stats) is real.
     ``suppress_stop`` (a benchmark aid) forbids the stop tokens so a reply runs to max_tokens.
     ``grammar`` (GBNF, llama.cpp's grammar format; Harmony's control tokens may be written as
     token references such as ``<|channel|>``) constrains sampling: with ``grammar_mode`` "final"
@@ -84,7 +87,7 @@ class GenerateRequest:
     messages: list[Message]
     settings: PromptSettings = field(default_factory=PromptSettings)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
-    script: str | list[str] | None = None
+    script: str | list[str | int] | None = None
     suppress_stop: bool = False
     grammar: str | None = None
     grammar_mode: str = "final"  # final | call
@@ -106,7 +109,9 @@ class GenerateRequest:
     def from_dict(cls, d: dict[str, Any]) -> GenerateRequest:
         script = d.get("script")
         if script is not None and not isinstance(script, str):
-            script = [str(s) for s in script]
+            script = [
+                s if isinstance(s, int) and not isinstance(s, bool) else str(s) for s in script
+            ]
         return cls(
             messages=[Message.from_dict(m) for m in d.get("messages") or []],
             settings=settings_from_dict(d.get("settings") or {}),
