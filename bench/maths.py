@@ -67,20 +67,23 @@ def renderers(snippets: list[str]) -> dict[str, dict[str, float]]:
     fn: Callable[[str], None]
     for name, fn in (("ziamath", zia), ("mathtext", mathtext)):
         fn("x^2")  # fonts loaded once, as in the app
-        times, ok = [], 0
+        times, cpu, ok = [], [], 0
         for tex in snippets:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 fn(tex)
                 ok += 1
             except Exception:
                 pass
             times.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
         out[name] = {
             "rendered": float(ok),
             "median_ms": median(times) * 1000,
             "p90_ms": percentile(times, 90) * 1000,
             "max_ms": max(times) * 1000,
+            "cpu_median_ms": median(cpu) * 1000,
+            "cpu_p90_ms": percentile(cpu, 90) * 1000,
         }
     return out
 
@@ -106,7 +109,12 @@ def run(ctx: Context) -> list[Result]:
         for name, figures in r.items()
     ]
     results += [
-        Result("maths", f"{name}: median time per formula", figures["median_ms"], "ms")
+        Result(
+            "maths",
+            f"{name}: median time per formula (CPU {figures['cpu_median_ms']:.0f} ms)",
+            figures["median_ms"],
+            "ms",
+        )
         for name, figures in r.items()
     ]
 
@@ -123,6 +131,18 @@ def run(ctx: Context) -> list[Result]:
 
         math_render.renderer().shutdown(wait=True)
         math_render._renderer = None
+    # The same stream of plain Markdown in the same run: what the machine's load alone costs.
+    plain = gui.stream_stalls(n_tokens=n)
+    results.append(
+        Result(
+            "maths",
+            "max GUI stall, plain Markdown answer (same run, for comparison)",
+            plain["max_stall_ms"],
+            "ms",
+            "",
+            plain,
+        )
+    )
     results.append(
         Result(
             "maths",
