@@ -184,7 +184,7 @@ def test_python_tool_kernel_runs_sandboxed_from_the_bundle(bundle, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout)
     assert result["status"] == "ok", result
-    assert "/mnt/data 42" in result["text"]
+    assert result["text"].startswith("/mnt/data 42\n"), result["text"]  # no warnings
     assert len(result["images"]) == 1
     assert Path(result["images"][0]["path"]).read_bytes()[:4] == b"\x89PNG"
 

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=_watch_parent, args=(args.watch_fd,), daemon=True).start()
     if args.cwd:
         os.chdir(args.cwd)
+    if os.environ.get("HEARTH_MPLCONFIGDIR"):
+        os.environ["MPLCONFIGDIR"] = os.environ.pop("HEARTH_MPLCONFIGDIR")
     for var in ("HOME", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR"):
         if os.environ.get(var):
             os.makedirs(os.environ[var], exist_ok=True)

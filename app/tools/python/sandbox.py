@@ -405,6 +405,9 @@ def _kernel_env(runtime_dir: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "MPLCONFIGDIR": f"{tmp}/matplotlib",
+        # PyInstaller's matplotlib hook replaces MPLCONFIGDIR in a frozen kernel (with a folder
+        # made before the launcher drops root): the launcher puts this one back.
+        "HEARTH_MPLCONFIGDIR": f"{tmp}/matplotlib",
         "IPYTHONDIR": f"{tmp}/ipython",
         "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter",
         "JUPYTER_PLATFORM_DIRS": "1",
