@@ -26,6 +26,7 @@ from bench.core import Context, Result  # noqa: E402
 SUITES: list[str] = [
     "bench.store",
     "bench.engine_stream",
+    "bench.server",
     "bench.download",
     "bench.gui",
     "bench.memory",

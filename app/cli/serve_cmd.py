@@ -24,10 +24,6 @@ from app.engine.errors import EngineError
 from app.engine.options import LoadOptions
 from app.engine.queue import QueuedEngine
 
-# A testing aid (the server's tests set it; nothing else should): "hearth_script" in a request
-# body forces the engine's tokens. HEARTH_TEST_SCRIPT_FILE (app.chat.testaid) works here too.
-TEST_SCRIPTS_ENV = "HEARTH_SERVER_TEST_SCRIPTS"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -137,7 +133,7 @@ def load_options(path: Path, args: argparse.Namespace) -> LoadOptions:
 
 def run(args: argparse.Namespace) -> int:
     from app.server.runner import BindError, check_bind, serve_forever
-    from app.server.state import MB, ServerConfig
+    from app.server.state import MB, ServerConfig, scripts_allowed
 
     if not 0 <= args.port < 65536:
         return _err(f"--port must be between 0 (a free port) and 65535 (got {args.port})", 2)
@@ -150,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         cors_origins=list(args.cors_origin),
         max_body_bytes=args.max_body_mb * MB,
         verbose=args.verbose,
-        allow_scripts=os.environ.get(TEST_SCRIPTS_ENV) == "1",
+        allow_scripts=scripts_allowed(),  # testing aids: see app.server.state
         before_send=hook_from_env(),
     )
     try:

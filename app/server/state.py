@@ -10,6 +10,7 @@ models that are not loaded are listed too; asking for one says how to load it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,13 @@ from app.server.errors import APIError
 log = logging.getLogger("hearth.server")
 
 MB = 1024 * 1024
+# A testing aid: set to 1 (the server's tests do; nothing else should), a request body's
+# "hearth_script" forces the engine's tokens.
+TEST_SCRIPTS_ENV = "HEARTH_SERVER_TEST_SCRIPTS"
+
+
+def scripts_allowed() -> bool:
+    return os.environ.get(TEST_SCRIPTS_ENV) == "1"
 
 
 @dataclass
@@ -37,8 +45,9 @@ class ServerConfig:
     max_body_bytes: int = 32 * MB
     verbose: bool = False  # log request and reply text
     keep_responses: int = 200  # /v1/responses kept for previous_response_id (oldest dropped)
-    # Testing aids, off in production: ``"hearth_script"`` in a request body is passed to the
-    # engine's script (forced tokens); ``before_send`` sees each request (app.chat.testaid).
+    # Testing aids, off in production: ``"hearth_script"`` and ``"hearth_suppress_stop"`` in a
+    # request body are passed to the engine (forced tokens; a reply that runs to max_tokens);
+    # ``before_send`` sees each request (app.chat.testaid).
     allow_scripts: bool = False
     before_send: Callable[[GenerateRequest], None] | None = None
 
@@ -175,5 +184,7 @@ class ServerState:
             request.sampling.max_tokens = max(1, info.n_ctx)  # until the context is full
         if self.config.before_send is not None:
             self.config.before_send(request)
-        if self.config.allow_scripts and "hearth_script" in body:
-            request.script = body["hearth_script"]
+        if self.config.allow_scripts:
+            if "hearth_script" in body:
+                request.script = body["hearth_script"]
+            request.suppress_stop = body.get("hearth_suppress_stop") is True  # a benchmark aid

@@ -97,10 +97,15 @@ class TurnController(QObject):
         win.title_label.setText(store.get_conversation(conversation_id).display_title)
         self.streaming = win.chat.widget_for(turn.assistant_message.id)
 
-        def job(on_event: Callable[[Any], None]) -> Any:
-            return chat.stream_turn(store, client, turn, on_event=on_event)
+        control = chat.TurnControl()
 
-        self._run_worker(job, cancel=client.cancel)
+        def job(on_event: Callable[[Any], None]) -> Any:
+            # Through the queue the local server shares (app.ui.server_control).
+            return chat.stream_turn(
+                store, win.server.engine, turn, control=control, on_event=on_event
+            )
+
+        self._run_worker(job, cancel=control.stop)
         return True
 
     def stop(self) -> None:

@@ -39,6 +39,7 @@ from app.ui.engine_control import EngineController, backend_name
 from app.ui.message import MessageWidget
 from app.ui.model_actions import ModelActions
 from app.ui.prefs import UiPrefs
+from app.ui.server_control import LocalServer
 from app.ui.settings_panel import SettingsPanel
 from app.ui.sidebar import Sidebar
 from app.ui.turns import TurnController
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.conversations = ConversationActions(self)
         self.turns = TurnController(self)
         self.models = ModelActions(self)
+        self.server = LocalServer(self)  # every reply goes through its queue, served or not
         # First run (no chats, never a model): the model manager's welcome panel.
         self._offer_first_run = first_run and self.prefs.last_model is None
 
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self.model_button.setFlat(True)
         self.model_button.clicked.connect(self.models.choose)
         sb.addPermanentWidget(self.model_button)
+        sb.addPermanentWidget(self.server.button)
 
         actions, turns = self.conversations, self.turns
         self.sidebar.newChatRequested.connect(actions.new_chat)
@@ -373,6 +376,7 @@ class MainWindow(QMainWindow):
         self.prefs.settings_open = self.settings.isVisible()
         self.prefs.last_conversation = self.conversation_id
         self.save_prefs()
+        self.server.stop()
         self.engine.close()
         if self._own_store and self.store is not None:
             self.store.close()
