@@ -64,13 +64,13 @@ class _PendingCall:
 
 def _special_tail(text: str) -> int:
     """How many characters at the end of ``text`` may be the start of a control token."""
+    if text.endswith("<"):
+        return 1
     start = text.rfind("<|", max(0, len(text) - _LONGEST_SPECIAL))
     if start < 0:
-        return 1 if text.endswith("<") else 0
-    tail = text[start:]
-    if "|>" in tail:
         return 0
-    return len(tail) if any(t.startswith(tail) for t in SPECIAL_TOKENS) else 0
+    tail = text[start:]
+    return len(tail) if any(t.startswith(tail) and t != tail for t in SPECIAL_TOKENS) else 0
 
 
 class _HarmonyText:

@@ -180,7 +180,7 @@ class Explain:
         kept = " What arrived is kept." if started else ""
         return self.event(
             "stalled",
-            f"{self.where} sent nothing for {seconds:.0f} s; Hearth stopped waiting.{kept} Try "
+            f"{self.where} sent nothing for {seconds:g} s; Hearth stopped waiting.{kept} Try "
             "again; a busy server or a very long chat may need a longer wait "
             f"(`hearth remotes add {self.name} URL --stall-timeout SECONDS`).",
         )
