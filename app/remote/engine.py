@@ -364,6 +364,8 @@ class RemoteEngine:
                 failure = self.explain.malformed(f"content type {kind or 'none'}", False)
             else:
                 for sse in httpx2.EventSource(response):
+                    if call.stopped:  # what was already read after Stop is not shown
+                        break
                     data = sse.data
                     if data == "[DONE]":
                         finished = True
@@ -390,8 +392,11 @@ class RemoteEngine:
                     raise
                 failure = self.explain.lost(e, clock.first is not None)
         broken = failure is not None or call.stopped or not finished
-        # Text held back (a piece of a control token) is shown; a tool call cut short is not.
-        yield from clock.mark(reader.finish(calls=not broken))
+        # Text held back (a piece of a control token) is shown unless Stop came first; a tool
+        # call cut short is never reported.
+        held = reader.finish(calls=not broken)
+        if not call.stopped:
+            yield from clock.mark(held)
         self._learn(reader)
         if call.stopped:
             yield DoneEvent(self._stats(reader, clock, "cancelled"))
