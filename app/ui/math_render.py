@@ -293,6 +293,13 @@ def renderer() -> MathRenderer:
         return _renderer
 
 
+def warm_up() -> None:
+    """Load ziamath and its font on the render thread now (~0.3 s of CPU once), so the first
+    formula of the session does not pay for it: call it when the window has opened."""
+    r = renderer()
+    r._pool.submit(_svg, "x", False, "#000000", 12.0)
+
+
 def set_enabled(on: bool) -> None:
     """The maths switch (Settings): off shows formulas as their TeX source."""
     renderer().enabled = on

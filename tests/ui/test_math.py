@@ -211,3 +211,9 @@ def test_copy_gives_the_latex_source(qtbot, qapp) -> None:
     qtbot.addWidget(w)
     w._copy()
     assert QGuiApplication.clipboard().text() == source
+
+
+def test_warm_up_loads_the_typesetter_in_the_background(qapp, fresh) -> None:
+    math_render.warm_up()
+    img = fresh.image("w^2", False, LIGHT.text, wait=60)  # queued behind the warm-up
+    assert isinstance(img, MathImage)
