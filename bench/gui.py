@@ -70,11 +70,17 @@ def markdown_tokens(n_tokens: int) -> list[str]:
 
 
 def scripted_job(tokens: list[str], tps: float) -> object:
-    """A worker job that reports the scripted events, like app.chat.stream_turn does."""
+    """A worker job that reports the scripted events and returns the turn's outcome, like
+    app.chat.stream_turn does."""
+    from app.chat import TurnOutcome
+    from app.engine.events import DoneEvent
 
-    def job(on_event: object) -> None:
+    def job(on_event: object) -> TurnOutcome:
+        done: DoneEvent | None = None
         for ev in scripted_events(tokens, tps):
             on_event(ev)  # type: ignore[operator]
+            done = ev if isinstance(ev, DoneEvent) else done
+        return TurnOutcome(status="done", stats=done.stats if done else None)
 
     return job
 
@@ -82,16 +88,16 @@ def scripted_job(tokens: list[str], tps: float) -> object:
 def scripted_events(tokens: list[str], tps: float, reasoning: int = 0) -> Iterator[object]:
     """Yield content events at ``tps`` tokens per second (the producer runs on the worker
     thread; pacing it with sleep is what a model does, not synchronisation)."""
-    from app.ui.worker import Event
+    from app.engine.events import ContentEvent, DoneEvent, GenerationStats, ReasoningEvent
 
     t0 = time.perf_counter()
     for i in range(reasoning):
-        yield Event("reasoning", "think ")
+        yield ReasoningEvent("think ")
         _pace(t0, i + 1, tps)
     for i, tok in enumerate(tokens):
-        yield Event("content", tok)
+        yield ContentEvent(tok)
         _pace(t0, reasoning + i + 1, tps)
-    yield Event("done", stats={"generated_tokens": len(tokens), "stop_reason": "stop"})
+    yield DoneEvent(GenerationStats(generated_tokens=len(tokens), stop_reason="return"))
 
 
 def _pace(t0: float, i: int, tps: float) -> None:
@@ -106,6 +112,7 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
+    from app.chat import TurnControl
     from app.ui.message import MessageData
     from app.ui.prefs import UiPrefs
     from app.ui.window import MainWindow
@@ -127,13 +134,13 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
     costs: list[tuple[int, float]] = []  # (token index, seconds)
     received = 0
 
-    def on_progress(up: object) -> None:
+    def on_progress(events: list[object]) -> None:
         nonlocal received
         t0 = time.perf_counter()
-        msg.stream(up.reasoning, up.content)  # type: ignore[attr-defined]
+        msg.apply(events)  # type: ignore[arg-type]
         # Count the layout this update causes too (it would run in the next event-loop turn).
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        costs.append((len(up.content) // 4, time.perf_counter() - t0))  # type: ignore[attr-defined]
+        costs.append((len(msg.data.content) // 4, time.perf_counter() - t0))
         received += 1
 
     gaps: list[float] = []
@@ -162,11 +169,12 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
 
         @Slot(object)
         def finished(self, out: object) -> None:
-            msg.finish(out.status, out.error, out.stats)  # type: ignore[attr-defined]
+            stats = out.stats.to_dict() if out.stats else {}  # type: ignore[attr-defined]
+            msg.finish(out.status, "", stats)  # type: ignore[attr-defined]
             loop.quit()
 
     receiver = Receiver()
-    worker = GenerationWorker(scripted_job(tokens, tps), cancel=lambda: None)  # type: ignore[arg-type]
+    worker = GenerationWorker(scripted_job(tokens, tps), TurnControl())  # type: ignore[arg-type]
     holder = WorkerThread(worker)
     worker.progress.connect(receiver.progress)
     worker.finished.connect(receiver.finished)

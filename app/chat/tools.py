@@ -54,6 +54,22 @@ class TurnTools:
     max_calls: int = MAX_CALLS
 
 
+def chat_tools(
+    conversation_id: int | None, cancel: threading.Event, ask: ConsentAsker | None
+) -> tuple[TurnTools | None, dict[str, str]]:
+    """The tools this chat has turned on (None when none is: the model is then told of none),
+    and why any that is on cannot be offered. Starting MCP servers may take a moment: call it
+    off the GUI thread. A tool folder that cannot be made (a read-only data folder) leaves the
+    chat without tools, never without replies."""
+    from app.tools.toolbox import Toolbox
+
+    try:
+        box = Toolbox.for_chat(conversation_id, cancel=cancel)
+    except OSError as exc:
+        return None, {"tools": f"the chat's folder for tools cannot be created ({exc.strerror})"}
+    return (None if box.empty else TurnTools(box, ask=ask)), dict(box.problems)
+
+
 def call_from_dict(call: dict[str, Any]) -> ToolCall:
     return ToolCall(
         recipient=str(call.get("name", "")),

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import chat
 from app.chat.testaid import hook_from_env
+from app.chat.tools import chat_tools
 from app.cli.consent import ask_on_terminal
 from app.cli.interrupt import ctrl_c_stops
 from app.cli.printers import DIM, RESET, JsonlPrinter, TerminalPrinter
@@ -285,12 +286,10 @@ def run(args: argparse.Namespace) -> int:
 def _tools(conversation_id: int | None, control: chat.TurnControl) -> chat.TurnTools | None:
     """The tools this chat has turned on (``hearth tools python --mode …``, MCP servers), or
     None: then the model is told of none."""
-    from app.tools.toolbox import Toolbox
-
-    box = Toolbox.for_chat(conversation_id, cancel=control.stop_event)
-    for name, why in box.problems.items():
+    tools, problems = chat_tools(conversation_id, control.stop_event, ask_on_terminal)
+    for name, why in problems.items():
         print(f"hearth chat: {name} is not available: {why}", file=sys.stderr)
-    return None if box.empty else chat.TurnTools(box, ask=ask_on_terminal)
+    return tools
 
 
 def _report_saved(outcome: chat.TurnOutcome) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 from app import APP_NAME
 from app.store import Message as StoredMessage
 from app.store import StoreError, export_to_file
-from app.ui.message import MessageData
+from app.ui.message import MessageData, ToolStep
 
 if TYPE_CHECKING:
     from app.ui.window import MainWindow
@@ -86,10 +86,9 @@ class ConversationActions(QObject):
             return
         path = win.store.active_path(win.conversation_id)
         branches = win.store.path_branches(win.conversation_id, path)
-        shown = [m for m in path if m.role in ("user", "assistant")]
-        win.chat.set_messages([_view_data(m, branches.get(m.id, (1, 1))) for m in shown])
+        win.chat.set_messages(view_messages(path, branches))
         # The status line shows the speed of this chat's last reply.
-        last = next((m for m in reversed(shown) if m.role == "assistant" and m.stats), None)
+        last = next((m for m in reversed(path) if m.role == "assistant" and m.stats), None)
         if not win.busy:
             win.last_stats = dict(last.stats or {}) if last is not None else {}
             win.refresh_status()
@@ -281,7 +280,48 @@ class ConversationActions(QObject):
             win.show_store_error(exc)
 
 
-def _view_data(m: StoredMessage, branch: tuple[int, int]) -> MessageData:
+def view_messages(
+    path: list[StoredMessage], branches: dict[int, tuple[int, int]]
+) -> list[MessageData]:
+    """The active path as the view shows it: each user message, and each reply as one message
+    whose assistant rows and tool rows (a reply that called tools) become its steps. A reply is
+    known by its first row (regenerate and the branch arrows act on it)."""
+    out: list[MessageData] = []
+    reply: MessageData | None = None
+    for m in path:
+        if m.role == "user":
+            reply = None
+            out.append(_data(m, branches.get(m.id, (1, 1))))
+        elif m.role == "assistant":
+            if reply is None:
+                reply = _data(m, branches.get(m.id, (1, 1)))
+                out.append(reply)
+            else:  # the segment after a tool result
+                reply.content, reply.reasoning = m.content, m.reasoning
+                reply.status, reply.error = m.status, m.error or ""
+                reply.stats = m.stats or {}
+            calls = [c for c in m.tool_calls or [] if isinstance(c, dict) and c.get("name")]
+            if calls:
+                reply.steps.append(
+                    ToolStep(
+                        calls[-1], m.reasoning, m.content, status="interrupted",
+                        thinking_seconds=(m.stats or {}).get("thinking_s"),
+                    )
+                )  # fmt: skip
+                reply.content = reply.reasoning = ""
+        elif m.role == "tool" and reply is not None and reply.steps:
+            step = reply.steps[-1]
+            step.status = m.status
+            step.result = m.tool_result or {"status": "ok", "text": m.content}
+            if m.status != "done":  # the reply ended while the tool ran
+                reply.status = m.status
+    if reply is not None and reply.steps and reply.steps[-1].result is None:
+        # Its call was saved, its tool row never was (the app was killed in between).
+        reply.status = "interrupted" if reply.status == "done" else reply.status
+    return out
+
+
+def _data(m: StoredMessage, branch: tuple[int, int]) -> MessageData:
     stats = m.stats or {}
     return MessageData(
         id=m.id,

@@ -1,5 +1,9 @@
 """One message of a chat: the user's bubble, or an answer (its Thinking section above the
 Markdown), with its actions row (copy, edit or regenerate, the branch arrows, stats).
+
+An answer that called tools shows its steps in order: each step's thinking, its preamble and the
+tool's card, then the final segment (thinking and answer). While it streams, ``apply`` takes the
+worker's typed events (``app.engine.events``) and puts each where it belongs.
 """
 
 from __future__ import annotations
@@ -22,11 +26,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.events import (
+    ContentEvent,
+    EngineEvent,
+    PreambleEvent,
+    PrefillEvent,
+    ReasoningEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from app.ui.markdown import MarkdownColors
 from app.ui.markdown_view import MarkdownView
+from app.ui.tool_card import ToolCard
 from app.ui.widgets import action_button
 
 COLUMN_WIDTH = 820  # the reading column; wider windows get margins, like every chat app
+
+
+@dataclass
+class ToolStep:
+    """A finished segment of a reply that ended in a tool call: what the model thought and
+    said before the call, the call, and the tool's result (None while it runs)."""
+
+    call: dict[str, Any]
+    reasoning: str = ""
+    content: str = ""  # the preamble
+    result: dict[str, Any] | None = None
+    status: str = "done"  # the tool row's
+    thinking_seconds: float | None = None
 
 
 @dataclass
@@ -43,6 +70,7 @@ class MessageData:
     sibling_count: int = 1
     stats: dict[str, Any] = field(default_factory=dict)
     thinking_seconds: float | None = None
+    steps: list[ToolStep] = field(default_factory=list)  # an answer's tool calls, in order
 
 
 class Bubble(QLabel):
@@ -242,16 +270,18 @@ class MessageWidget(QFrame):
             self._bubble_row = row
             outer.addLayout(row)
         else:
-            self.thinking = ThinkingSection()
-            self.thinking.setVisible(bool(data.reasoning))
-            if data.reasoning:
-                self.thinking.set_text(data.reasoning)
-                self.thinking.set_seconds(data.thinking_seconds)
-            outer.addWidget(self.thinking)
-            self.markdown = MarkdownView(colors)
-            if data.status != "streaming":
-                self.markdown.set_document(data.content)
-            outer.addWidget(self.markdown)
+            self._colors = colors
+            self.cards: list[ToolCard] = []
+            self.body = QVBoxLayout()
+            self.body.setContentsMargins(0, 0, 0, 0)
+            self.body.setSpacing(6)
+            outer.addLayout(self.body)
+            for step in data.steps:
+                self._add_segment(step.reasoning, step.thinking_seconds, step.content, False)
+                self._add_card(ToolCard(step.call, colors, step.result, step.status))
+            self._add_segment(
+                data.reasoning, data.thinking_seconds, data.content, data.status == "streaming"
+            )
         outer.addWidget(self.status_label)
 
         actions = QHBoxLayout()
@@ -338,30 +368,137 @@ class MessageWidget(QFrame):
             parts.append(f"first token {float(stats['ttft_s']):.2f} s")
         self.stats_label.setText(" · ".join(parts))
 
-    # -- streaming (assistant) --------------------------------------------------------------
+    # -- the answer's segments and tool cards --------------------------------------------------
 
-    def stream(self, reasoning_delta: str, content: str) -> None:
-        """Append reasoning and show the content so far."""
-        assert self.thinking is not None and self.markdown is not None
-        if reasoning_delta:
-            if not self.thinking.isVisible():
-                self.thinking.show()
-                self.thinking.start_live()
-            self.thinking.append(reasoning_delta)
-            self.data.reasoning += reasoning_delta
-        if content and content != self.data.content:
-            if self.thinking.live:
-                self.thinking.stop_live()
-                self.data.thinking_seconds = self.thinking.seconds
-            self.data.content = content
-            self.markdown.stream(content)
+    def _add_segment(
+        self, reasoning: str, seconds: float | None, content: str, streaming: bool
+    ) -> None:
+        """A Thinking section (hidden until there is reasoning) and the Markdown after it; they
+        become ``thinking``/``markdown``, where streamed text goes."""
+        thinking = ThinkingSection()
+        thinking.setVisible(bool(reasoning))
+        if reasoning:
+            thinking.set_text(reasoning)
+            thinking.set_seconds(seconds)
+        markdown = MarkdownView(self._colors)
+        if not streaming:
+            markdown.set_document(content)
+        markdown.setVisible(streaming or bool(content))
+        self.body.addWidget(thinking)
+        self.body.addWidget(markdown)
+        self.thinking, self.markdown = thinking, markdown
 
-    def finish(self, status: str, error: str = "", stats: dict[str, Any] | None = None) -> None:
-        assert self.thinking is not None and self.markdown is not None
+    def _add_card(self, card: ToolCard) -> None:
+        self.cards.append(card)
+        self.body.addWidget(card)
+
+    def _stop_thinking(self) -> None:
+        assert self.thinking is not None
         if self.thinking.live:
             self.thinking.stop_live()
             self.data.thinking_seconds = self.thinking.seconds
+
+    # -- streaming (assistant) --------------------------------------------------------------
+
+    def apply(self, events: list[EngineEvent]) -> None:
+        """Show a batch of the reply's events (deltas merged by the worker), in order."""
+        assert self.thinking is not None and self.markdown is not None
+        content_changed = False
+        for ev in events:
+            if isinstance(ev, ReasoningEvent):
+                self._reading(None)
+                if not self.thinking.isVisible():
+                    self.thinking.show()
+                    self.thinking.start_live()
+                self.thinking.append(ev.text)
+                self.data.reasoning += ev.text
+            elif isinstance(ev, ContentEvent | PreambleEvent):
+                self._reading(None)
+                self._stop_thinking()
+                self.data.content += ev.text
+                content_changed = True
+            elif isinstance(ev, ToolCallEvent):
+                self._end_segment_with_call(ev)
+                content_changed = False
+            elif isinstance(ev, ToolResultEvent):
+                self._tool_result(ev)
+            elif isinstance(ev, PrefillEvent):
+                self._reading(ev)
+        if content_changed:
+            self.markdown.show()
+            self.markdown.stream(self.data.content)
+
+    def _reading(self, ev: PrefillEvent | None) -> None:
+        """Progress through a long prompt, shown until the reply's first text."""
+        if ev is not None and ev.total:
+            self.status_label.setText(
+                f"Reading the conversation… {round(100 * ev.evaluated / ev.total)} %"
+            )
+            self.status_label.show()
+        elif self.data.status == "streaming" and self.status_label.isVisible():
+            self.status_label.hide()
+
+    def stream(self, reasoning_delta: str, content: str) -> None:
+        """Append reasoning and show the whole content so far (tests, screenshots)."""
+        events: list[EngineEvent] = []
+        if reasoning_delta:
+            events.append(ReasoningEvent(reasoning_delta))
+        if content.startswith(self.data.content) and content != self.data.content:
+            events.append(ContentEvent(content[len(self.data.content) :]))
+        self.apply(events)
+
+    def _end_segment_with_call(self, ev: ToolCallEvent) -> None:
+        """The model called a tool: what it said so far is a step; its card follows, then a
+        new segment for what comes after the result."""
+        assert self.markdown is not None
+        self._stop_thinking()
         self.markdown.finish(self.data.content)
+        self.markdown.setVisible(bool(self.data.content))
+        call = {
+            "name": ev.recipient,
+            "arguments": ev.arguments,
+            "constrain": ev.constrain,
+            "channel": ev.channel,
+        }
+        self.data.steps.append(
+            ToolStep(
+                call,
+                self.data.reasoning,
+                self.data.content,
+                status="streaming",
+                thinking_seconds=self.data.thinking_seconds,
+            )
+        )
+        self._add_card(ToolCard(call, self._colors, status="streaming"))
+        self.data.reasoning = self.data.content = ""
+        self.data.thinking_seconds = None
+        self._add_segment("", None, "", True)
+
+    def _tool_result(self, ev: ToolResultEvent) -> None:
+        if not self.cards:
+            return
+        result = ev.to_dict()
+        result.pop("type", None)
+        result.pop("recipient", None)
+        self.cards[-1].set_result(result)
+        self.data.steps[-1].result = result
+        self.data.steps[-1].status = "done"
+
+    def pending_card(self) -> ToolCard | None:
+        """The card of the call that waits for its result (consent is asked there)."""
+        if self.cards and self.cards[-1].result is None:
+            return self.cards[-1]
+        return None
+
+    def finish(self, status: str, error: str = "", stats: dict[str, Any] | None = None) -> None:
+        assert self.thinking is not None and self.markdown is not None
+        self._stop_thinking()
+        self.markdown.finish(self.data.content)
+        self.markdown.setVisible(bool(self.data.content) or not self.cards)
+        card = self.pending_card()
+        if card is not None and status != "done":
+            card.row_status = status
+            card.set_expanded(card.expanded)
         self.set_status(status, error)
         if stats:
             self.data.stats = stats

@@ -1,34 +1,53 @@
 """Running a reply for the window: the turn controller.
 
-A turn's rows are created on the GUI thread (``app.chat.prepare_turn``), the reply streams on a
-``GenerationWorker`` thread (``app.chat.stream_turn``), and the controller only renders what the
-worker reports. The worker is met in a few small methods only: ``_run_worker`` (make and wire
-it), ``_on_progress`` (a batch of text: an ``Update``), ``_on_finished`` (how the reply ended: an
-``Outcome``) and ``_report`` (what the window says about that outcome).
+A turn's rows are created on the GUI thread (``app.chat.prepare_turn``), the turn streams on a
+``GenerationWorker`` thread (``app.chat.stream_turn``, tool calls included), and the controller
+only shows what the worker reports: ``_on_progress`` gets a batch of typed engine events for the
+reply's widget, ``_on_finished`` the turn's ``TurnOutcome``, and ``_report`` says what the window
+should about it. A tool that asks before each run asks here, on the tool's card
+(``_ask_consent``), while the worker thread waits for the answer.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app import chat
-from app.engine.client import GenerateRequest
+from app.chat.tools import chat_tools
+from app.engine.events import EngineEvent, TrimmedEvent
+from app.engine.protocol import GenerateRequest
 from app.store import StoreError
+from app.tools.base import ToolCall
 from app.ui.message import MessageWidget
-from app.ui.worker import GenerationWorker, Job, Outcome, Update, WorkerThread
+from app.ui.worker import GenerationWorker, Job, WorkerThread
 
 if TYPE_CHECKING:
     from app.ui.window import MainWindow
 
 
+@dataclass
+class ConsentRequest:
+    """A tool call waiting for the user's Run / Don't run (from the worker thread)."""
+
+    call: ToolCall
+    key: str  # the tool's settings key ("python", "mcp:NAME")
+    answered: threading.Event = field(default_factory=threading.Event)
+    run: bool = False
+
+
 class TurnController(QObject):
     """One reply at a time: starts it, streams it into its message widget, stops it, and says
     how it ended (a banner with the way out when it failed)."""
+
+    consentRequested = Signal(object)  # ConsentRequest, from the worker thread
+    toolProblem = Signal(str)  # a tool that is on but cannot be offered, from the worker thread
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)  # a QObject on the GUI thread: the worker's signals land here
@@ -36,9 +55,11 @@ class TurnController(QObject):
         self.worker: GenerationWorker | None = None
         self.worker_thread: WorkerThread | None = None
         self.streaming: MessageWidget | None = None  # the reply being written
-        # Testing/screenshot aid: called with each GenerateRequest before it is sent (e.g. to
-        # set ``script`` for an exact reply, or ``suppress_stop``).
+        # Testing/screenshot aid: called (on the worker thread) with each request of a turn
+        # before it is sent (e.g. to set ``script`` for an exact reply, or ``suppress_stop``).
         self.request_hook: Callable[[GenerateRequest], None] | None = None
+        self.consentRequested.connect(self._ask_consent)
+        self.toolProblem.connect(self.win.note)
 
     @property
     def busy(self) -> bool:
@@ -90,23 +111,73 @@ class TurnController(QObject):
             if text and edit is None:
                 win.composer.set_text(text)
             return False
-        if self.request_hook is not None:
-            self.request_hook(turn.request)
         win.conversations.render()
         win.sidebar.reload(select=conversation_id)
         win.title_label.setText(store.get_conversation(conversation_id).display_title)
         self.streaming = win.chat.widget_for(turn.assistant_message.id)
-
         control = chat.TurnControl()
+        hook = self.request_hook
 
-        def job(on_event: Callable[[Any], None]) -> Any:
-            # Through the queue the local server shares (app.ui.server_control).
+        def job(on_event: Callable[[EngineEvent], None]) -> chat.TurnOutcome:
+            # The chat's tools are found here, off the GUI thread: MCP servers may take a
+            # moment to start.
+            tools = self._tools(conversation_id, control)
             return chat.stream_turn(
-                store, win.server.engine, turn, control=control, on_event=on_event
+                store,
+                win.server.engine,  # the queue the local server shares
+                turn,
+                control=control,
+                on_event=on_event,
+                tools=tools,
+                before_send=hook,
             )
 
-        self._run_worker(job, cancel=control.stop)
+        self._run_worker(job, control)
         return True
+
+    def _tools(self, conversation_id: int, control: chat.TurnControl) -> chat.TurnTools | None:
+        def ask(call: ToolCall, key: str) -> bool:
+            request = ConsentRequest(call, key)
+            self.consentRequested.emit(request)
+            # Stop while the question is open is a "no" (and ends the turn).
+            while not request.answered.wait(0.1):
+                if control.stopped:
+                    return False
+            return request.run
+
+        tools, problems = chat_tools(conversation_id, control.stop_event, ask)
+        for name, why in problems.items():
+            self.toolProblem.emit(f"{name} is not available in this chat: {why}")
+        return tools
+
+    @Slot(object)
+    def _ask_consent(self, request: ConsentRequest) -> None:
+        w = self.streaming
+        card = w.pending_card() if w is not None else None
+        if card is None:  # nothing to ask on (the reply was stopped): don't run
+            request.answered.set()
+            return
+
+        def answer(run: bool, always: bool) -> None:
+            if always:
+                self._allow_in_chat(request.key)
+            request.run = run
+            request.answered.set()
+
+        card.ask(answer)
+        self.win.chat.scroll_to_bottom()
+
+    def _allow_in_chat(self, key: str) -> None:
+        """ "Don't ask again in this chat": this tool runs automatically in this chat."""
+        from app.tools.settings import ToolSettings
+
+        conversation_id = self.win.conversation_id
+        try:
+            settings = ToolSettings.load()
+            settings.set_mode(key, "auto", conversation_id)
+            settings.save()
+        except OSError as exc:
+            self.win.note(f"Could not save the tool setting: {exc.strerror}.")
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -122,8 +193,8 @@ class TurnController(QObject):
 
     # -- the worker ------------------------------------------------------------------------
 
-    def _run_worker(self, job: Job, cancel: Callable[[], None]) -> None:
-        worker = GenerationWorker(job, cancel=cancel)
+    def _run_worker(self, job: Job, control: chat.TurnControl) -> None:
+        worker = GenerationWorker(job, control)
         holder = WorkerThread(worker)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
@@ -132,29 +203,31 @@ class TurnController(QObject):
         holder.start()
 
     @Slot(object)
-    def _on_progress(self, up: Update) -> None:
+    def _on_progress(self, events: list[EngineEvent]) -> None:
         w = self.streaming
         if w is not None:
-            w.stream(up.reasoning, up.content)
-        for note in up.notes:
-            self.win.note(note)
+            w.apply(events)
+        for ev in events:
+            if isinstance(ev, TrimmedEvent):
+                self.win.note(ev.message)
 
     @Slot(object)
-    def _on_finished(self, out: Outcome) -> None:
+    def _on_finished(self, out: chat.TurnOutcome) -> None:
         if self.worker_thread is not None:
             self.worker_thread.wait()
         self.worker = None
         self.worker_thread = None
         self.win.shortcuts["stop"].setEnabled(False)
+        stats = out.stats.to_dict() if out.stats is not None else {}
+        error = out.error.message if out.error is not None else ""
         w, self.streaming = self.streaming, None
         if w is not None:
-            w.data.content = out.content or w.data.content
-            w.finish(out.status, out.error, out.stats)
-            self._remember_thinking_time(w, out.stats)
+            w.finish(out.status, error, stats)
+            self._remember_thinking_time(w, stats)
         self.win.chat.end_stream()
         self.win.composer.set_busy(False)
-        if out.stats:
-            self.win.last_stats = out.stats
+        if stats:
+            self.win.last_stats = stats
         self.win.refresh_status()
         self.win.sidebar.reload(select=self.win.conversation_id)
         self._report(out)
@@ -169,25 +242,30 @@ class TurnController(QObject):
         win.chat.streaming = True
         win.chat.scroll_to_bottom()
 
-    def _report(self, out: Outcome) -> None:
+    def _report(self, out: chat.TurnOutcome) -> None:
         """A failed or unsaved reply: say so, with the way out."""
         win = self.win
-        if out.error_kind == "engine_died" or (
+        error = out.error.message if out.error is not None else ""
+        kind = out.error.kind if out.error is not None else ""
+        if kind == "engine_died" or (
             out.status == "error"
             and win.engine.client is not None
             and not win.engine.client.is_alive
         ):
             win.models.engine_lost(
-                f"{out.error or 'The engine stopped unexpectedly.'} Your chat and the partial "
+                f"{error or 'The engine stopped unexpectedly.'} Your chat and the partial "
                 "reply are saved."
             )
         elif out.status == "error":
+            message_id = out.assistant_message_id
             win.banner.show_message(
-                f"The reply failed: {out.error}",
-                [("Try again", lambda: win.conversations.regenerate(int(out.message_id)))]
-                if out.message_id is not None
+                f"The reply failed: {error}",
+                [("Try again", lambda: win.conversations.regenerate(int(message_id)))]
+                if message_id is not None
                 else [],
             )
+        if out.note:
+            win.note(out.note)
         if out.save_error:
             win.banner.show_message(
                 f"The reply could not be saved: {out.save_error} The text stays on screen; "

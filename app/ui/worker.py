@@ -1,180 +1,94 @@
 """Generation off the GUI thread.
 
 A ``GenerationWorker`` lives on its own QThread. It runs a *job* — ``app.chat.stream_turn`` in
-the app, a scripted stream in the benchmark — that reports each engine event to a callback, and
-turns the events into coalesced Qt signals: at most one ``progress`` every ``interval_s``
-(~40 a second), so the GUI thread renders a batch of tokens at a time instead of one per token.
-Stopping is thread-safe: ``stop()`` calls the job's cancel function from the GUI thread; the job
-then finishes normally with a cancelled status.
+the app, a scripted stream in the benchmark — that reports each typed engine event
+(``app.engine.events``) to a callback and returns the turn's ``app.chat.TurnOutcome``. The worker
+passes the events on to the GUI thread as they are, only coalesced: neighbouring deltas of one
+kind are merged and sent at most every ``interval_s`` (~40 batches a second), so the GUI renders a
+batch of tokens at a time instead of one per token; a tool call or result, a note or prompt
+progress is sent at once. Stopping is thread-safe: ``stop()`` stops the turn (``TurnControl``)
+from the GUI thread; the job then ends normally with a cancelled status.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from app.chat import TurnControl, TurnOutcome
+from app.engine.events import (
+    ContentEvent,
+    DoneEvent,
+    EngineEvent,
+    ErrorEvent,
+    PreambleEvent,
+    ReasoningEvent,
+)
 
-@dataclass
-class Update:
-    """What happened since the previous progress signal."""
+Delta = ReasoningEvent | ContentEvent | PreambleEvent
 
-    reasoning: str = ""  # new reasoning text (delta)
-    content: str = ""  # the whole answer so far
-    preamble: str = ""  # new commentary text (delta)
-    notes: list[str] = field(default_factory=list)  # e.g. "older messages were trimmed"
-
-
-@dataclass
-class Outcome:
-    """How the reply ended."""
-
-    status: str  # done / cancelled / error
-    content: str = ""
-    reasoning: str = ""
-    error: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-    message_id: Any = None  # the stored assistant message, when the job reports it
-    error_kind: str = ""  # e.g. "engine_died": the window then offers Reload
-    save_error: str = ""  # the reply could not be saved (disk full...): shown, text kept
-
-
-@dataclass
-class Event:
-    """A minimal event (benchmarks, tests); engine events have the same ``type`` names."""
-
-    type: str  # reasoning / content / preamble / trimmed / done / error
-    text: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-def _stats_dict(stats: Any) -> dict[str, Any]:
-    if stats is None:
-        return {}
-    if isinstance(stats, dict):
-        return stats
-    to_dict = getattr(stats, "to_dict", None)
-    return dict(to_dict()) if to_dict is not None else dict(vars(stats))
-
-
-# A job runs one reply on the worker thread: it calls ``on_event`` for each engine event (objects
-# with a ``type`` name: app.engine.events, or ``Event``) and returns how the reply ended (an
-# ``Outcome``, or app.chat's ``TurnOutcome``).
-Job = Callable[[Callable[[Any], None]], Any]
+# A job runs one turn on the worker thread: it calls ``on_event`` for each engine event and
+# returns how the turn ended.
+Job = Callable[[Callable[[EngineEvent], None]], TurnOutcome]
 
 
 class GenerationWorker(QObject):
-    """Runs one reply on a worker thread and reports it in batches."""
+    """Runs one turn on a worker thread and reports its events in batches."""
 
-    progress = Signal(object)  # Update
-    finished = Signal(object)  # Outcome
+    progress = Signal(object)  # list[EngineEvent], in order, deltas merged
+    finished = Signal(object)  # TurnOutcome
 
-    def __init__(self, job: Job, cancel: Callable[[], None], interval_s: float = 0.025) -> None:
+    def __init__(self, job: Job, control: TurnControl, interval_s: float = 0.025) -> None:
         super().__init__()
         self._job = job
-        self._cancel = cancel
+        self.control = control
         self.interval_s = interval_s
-        self.stopped = False
-        self._content: list[str] = []
-        self._reasoning: list[str] = []
-        self._pending = Update()
-        self._dirty = False
+        self._pending: list[EngineEvent] = []
         self._last = 0.0
         self._first = True
-        self._terminal: Outcome | None = None
 
     def stop(self) -> None:
-        """Thread-safe: ask the job to stop; it ends with status "cancelled"."""
-        self.stopped = True
-        try:
-            self._cancel()
-        except Exception:  # the engine may already be gone; the job will report that
-            traceback.print_exc()
+        """Thread-safe: stop the turn; it ends with status "cancelled"."""
+        self.control.stop()
 
-    def _on_event(self, ev: Any) -> None:
-        kind = str(getattr(ev, "type", ""))
-        text = str(getattr(ev, "text", "") or "")
-        if kind == "reasoning":
-            self._reasoning.append(text)
-            self._pending.reasoning += text
-        elif kind in ("content", "preamble"):
-            # app.chat stores a preamble as part of the answer text: show it the same way.
-            self._content.append(text)
-        elif kind == "trimmed":
-            self._pending.notes.append(str(getattr(ev, "message", "") or text))
-        elif kind == "done":
-            stats = _stats_dict(getattr(ev, "stats", None))
-            cancelled = self.stopped or stats.get("stop_reason") == "cancelled"
-            self._terminal = Outcome("cancelled" if cancelled else "done", stats=stats)
-            return
-        elif kind == "error":
-            msg = str(getattr(ev, "message", "") or text or "The reply failed.")
-            self._terminal = Outcome("error", error=msg)
-            return
+    def _on_event(self, ev: EngineEvent) -> None:
+        if isinstance(ev, DoneEvent | ErrorEvent):
+            return  # the outcome says how the reply ended
+        pending = self._pending
+        if isinstance(ev, Delta):
+            last = pending[-1] if pending else None
+            if type(last) is type(ev):
+                last.text += ev.text
+            else:
+                # A copy: the event belongs to the job's thread, the batch to the GUI's.
+                pending.append(type(ev)(ev.text))
         else:
+            # A tool card, a note, prompt progress (one per 512-token chunk): show it now.
+            pending.append(ev)
+            self._flush(time.monotonic())
             return
-        self._dirty = True
         now = time.monotonic()
         # The first delta goes out at once (time to first token); then ~40 batches a second.
         if self._first or now - self._last >= self.interval_s:
             self._flush(now)
 
     def _flush(self, now: float) -> None:
-        self._pending.content = "".join(self._content)
-        self.progress.emit(self._pending)
-        self._pending, self._dirty, self._last, self._first = Update(), False, now, False
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.progress.emit(batch)
+        self._last, self._first = now, False
 
     @Slot()
     def run(self) -> None:
-        outcome: Outcome
         try:
-            result = self._job(self._on_event)
-            outcome = self._outcome(result)
+            outcome = self._job(self._on_event)
         except Exception as exc:  # the engine died, the store failed...: report, never crash
-            outcome = Outcome(status="error", error=_describe(exc))
-        if self._dirty:
-            self._flush(time.monotonic())
-        if not outcome.content:
-            outcome.content = "".join(self._content)
-        if not outcome.reasoning:
-            outcome.reasoning = "".join(self._reasoning)
+            text = str(exc).strip() or type(exc).__name__
+            outcome = TurnOutcome(status="error", error=ErrorEvent("internal", text))
+        self._flush(time.monotonic())
         self.finished.emit(outcome)
-
-    def _outcome(self, result: Any) -> Outcome:
-        if isinstance(result, Outcome):
-            return result
-        if result is None:
-            return self._terminal or Outcome(
-                "cancelled" if self.stopped else "error",
-                error="" if self.stopped else "The reply ended without finishing.",
-            )
-        # app.chat.TurnOutcome
-        error = getattr(result, "error", None)
-        save_error = getattr(result, "save_error", None)
-        status = str(getattr(result, "status", "error"))
-        message = str(getattr(error, "message", "") or "") if error is not None else ""
-        out = Outcome(
-            status=status,
-            content=str(getattr(result, "content", "") or ""),
-            reasoning=str(getattr(result, "reasoning", "") or ""),
-            error=message,
-            stats=_stats_dict(getattr(result, "stats", None)),
-            message_id=getattr(result, "assistant_message_id", None),
-        )
-        if error is not None:
-            out.error_kind = str(getattr(error, "kind", "") or "")
-        if save_error is not None:
-            out.save_error = str(save_error)
-        return out
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__
 
 
 class WorkerThread:

@@ -91,11 +91,17 @@ def main() -> int:
 
     win.turns.request_hook = hook
 
-    seen = {"r": 0}
+    from app.engine.events import ContentEvent, PreambleEvent, ReasoningEvent
 
-    def on_progress(up: Any) -> None:
-        seen["r"] += len(up.reasoning)
-        emit({"t": time.monotonic(), "c": len(up.content), "r": seen["r"]})
+    seen = {"r": 0, "c": 0}
+
+    def on_progress(events: Any) -> None:
+        for ev in events:
+            if isinstance(ev, ReasoningEvent):
+                seen["r"] += len(ev.text)
+            elif isinstance(ev, ContentEvent | PreambleEvent):
+                seen["c"] += len(ev.text)
+        emit({"t": time.monotonic(), "c": seen["c"], "r": seen["r"]})
 
     def on_loaded(_info: Any) -> None:
         win.conversations.new_chat()

@@ -8,10 +8,10 @@ import signal
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from app.engine.events import EngineEvent
 from app.ui.markdown_view import CodeBlock
-from app.ui.worker import Update
+from tests.helpers.gui import ANSWER, THINK, harmony_reply, load, script_next, wait_reply
 from tests.helpers.tinymodel import WORD_TOKENS
-from tests.ui.conftest import ANSWER, THINK, harmony_reply, load, script_next, wait_reply
 
 
 def _type_and_send(qtbot, win, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -23,7 +23,7 @@ def _type_and_send(qtbot, win, text: str) -> None:  # type: ignore[no-untyped-de
 def test_send_streams_thinking_then_answer(qtbot, ready_window, store) -> None:  # type: ignore[no-untyped-def]
     win = ready_window
     script_next(win, harmony_reply(ANSWER, THINK))
-    seen: list[Update] = []
+    seen: list[list[EngineEvent]] = []
     _type_and_send(qtbot, win, "Hi there")
     assert win.busy and win.composer.stop_button.isVisible()
     assert win.turns.worker is not None
