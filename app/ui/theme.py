@@ -180,6 +180,13 @@ QToolButton#msgAction {{ color: {t.muted}; border: none; background: transparent
     border-radius: 4px; font-size: 9pt; }}
 QToolButton#msgAction:hover {{ background: {t.hover}; color: {t.text}; }}
 QToolButton#msgAction:disabled {{ color: {t.border}; }}
+#toolCard {{ border: 1px solid {t.border}; border-radius: 8px; background: {t.surface}; }}
+#toolToggle {{ color: {t.muted}; border: none; background: transparent; text-align: left;
+    padding: 2px 0; font-weight: 600; }}
+#toolToggle:hover {{ color: {t.text}; }}
+#toolOutput {{ background: {t.code_bg}; border: 1px solid {t.border}; border-radius: 6px;
+    font-family: monospace; font-size: 9pt; }}
+#toolError {{ color: {t.error_text}; }}
 #statusNote {{ color: {t.muted}; font-size: 9pt; }}
 #msgStatus {{ color: {t.muted}; font-size: 9pt; font-style: italic; }}
 #banner {{ background: {t.error_bg}; border-radius: 8px; }}
