@@ -23,6 +23,7 @@ from app.engine.events import (
     EngineEvent,
     ErrorEvent,
     PreambleEvent,
+    PrefillEvent,
     ReasoningEvent,
     ToolCallEvent,
 )
@@ -189,6 +190,9 @@ async def _stream(
                 return chunk({"tool_calls": [_call(call, len(calls) - 1)]})
             elif isinstance(ev, ErrorEvent):
                 failed = ev
+            elif isinstance(ev, PrefillEvent):
+                # A long prompt takes a while: a comment keeps the connection visibly alive.
+                return http.comment(f"prefill {ev.evaluated}/{ev.total}")
             return None
 
         try:

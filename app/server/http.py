@@ -57,6 +57,11 @@ def event(name: str, obj: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\n" + data(obj)
 
 
+def comment(text: str) -> bytes:
+    """An SSE comment: clients skip it, but it shows the connection is alive."""
+    return b": " + text.encode() + b"\n\n"
+
+
 DONE = b"data: [DONE]\n\n"
 
 

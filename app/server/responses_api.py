@@ -32,6 +32,7 @@ from app.engine.events import (
     EngineEvent,
     ErrorEvent,
     PreambleEvent,
+    PrefillEvent,
     ReasoningEvent,
     ToolCallEvent,
 )
@@ -44,6 +45,8 @@ from app.server.responses_in import ResponsesPlan, responses_plan
 from app.server.state import ServerState
 
 log = logging.getLogger("hearth.server")
+
+KEEPALIVE_S = 10.0
 
 
 class ResponseStore:
@@ -367,9 +370,15 @@ async def _stream(
             yield emit("response.created", {"response": snapshot("in_progress")})
             yield emit("response.in_progress", {"response": snapshot("in_progress")})
             pending = [first] if first is not None else []
+            alive = time.monotonic()
             async for ev in _chain(pending, events):
                 if isinstance(ev, ErrorEvent):
                     failed = ev
+                elif isinstance(ev, PrefillEvent) and time.monotonic() - alive > KEEPALIVE_S:
+                    # A long prompt: an event now and then, so a client's idle timeout (Codex
+                    # reads events, not bytes) does not give up while the prompt is read.
+                    alive = time.monotonic()
+                    yield emit("response.in_progress", {"response": snapshot("in_progress")})
                 for name, payload in builder.feed(ev):
                     yield emit(name, payload)
             for name, payload in builder.finish():

@@ -66,7 +66,7 @@ class LocalServer(QObject):
         self.win = win
         self.port = port
         self.engine = QueuedEngine(_WindowEngine(win.engine))
-        self.thread: ServerThread | None = None
+        self.serving: ServerThread | None = None
         self.requests = 0
         self.button = QPushButton()
         self.button.setFlat(True)
@@ -77,11 +77,11 @@ class LocalServer(QObject):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.running
+        return self.serving is not None and self.serving.running
 
     @property
     def url(self) -> str | None:
-        return self.thread.url if self.thread is not None else None
+        return self.serving.url if self.serving is not None else None
 
     def start(self) -> bool:
         """Serve on 127.0.0.1; False (and a note saying why) when the port is taken."""
@@ -99,7 +99,7 @@ class LocalServer(QObject):
             self.win.note(f"The local server could not start: {e}")
             self._set_checked(False)
             return False
-        self.thread = thread
+        self.serving = thread
         self.requests = 0
         log.info("local server on %s", thread.url)
         self._set_checked(True)
@@ -107,9 +107,9 @@ class LocalServer(QObject):
         return True
 
     def stop(self) -> None:
-        thread, self.thread = self.thread, None
-        if thread is not None:
-            thread.stop()
+        serving, self.serving = self.serving, None
+        if serving is not None:
+            serving.stop()
         self._set_checked(False)
         self._show()
 
