@@ -76,7 +76,9 @@ def test_stream_with_usage(client: openai.OpenAI) -> None:
     assert content == "Hello world, streamed."
     assert reasoning == "Thinking it over."
     assert chunks[0].choices[0].delta.role == "assistant"
-    finals = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finals = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finals == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens > 0
@@ -84,7 +86,7 @@ def test_stream_with_usage(client: openai.OpenAI) -> None:
 
 
 def test_effort_reaches_the_prompt(client: openai.OpenAI) -> None:
-    """"Reasoning: low|medium|high" in the system message: the prompt is longer by exactly the
+    """ "Reasoning: low|medium|high" in the system message: the prompt is longer by exactly the
     extra characters (the tiny vocabulary has one token per character here)."""
     tokens = {
         effort: ask(client, reply("ok"), reasoning_effort=effort).usage.prompt_tokens
@@ -129,9 +131,7 @@ def test_tool_call_round_trip_keeps_the_turn_byte_exact(client: openai.OpenAI) -
 
 
 def test_streamed_tool_call(client: openai.OpenAI) -> None:
-    chunks = list(
-        ask(client, call("get_weather", '{"city":"Oslo"}'), tools=[WEATHER], stream=True)
-    )
+    chunks = list(ask(client, call("get_weather", '{"city":"Oslo"}'), tools=[WEATHER], stream=True))
     deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
     assert len(deltas) == 1
     assert deltas[0].index == 0 and deltas[0].id.startswith("call_")
@@ -152,6 +152,61 @@ def test_final_answer_drops_the_reasoning_from_history(client: openai.OpenAI) ->
         messages=[*USER, {**answered, "reasoning_content": "A long chain of thought."}, follow],
     )
     assert with_reasoning.usage.prompt_tokens == plain.usage.prompt_tokens
+
+
+def test_json_schema_answer_parses(client: openai.OpenAI) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "answer": {"type": "integer"},
+            "colour": {"type": "string", "enum": ["red", "green", "blue"]},
+            "sure": {"type": "boolean"},
+        },
+        "required": ["answer", "colour", "sure"],
+        "additionalProperties": False,
+    }
+    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}
+    for seed in range(3):  # the answer is sampled under the grammar
+        r = ask(
+            client,
+            [
+                "<|channel|>analysis<|message|>hmm<|end|><|start|>assistant<|channel|>final<|message|>",
+                300,
+            ],
+            response_format=fmt,
+            seed=seed,
+            max_tokens=400,
+        )
+        data = json.loads(r.choices[0].message.content)
+        assert set(data) == {"answer", "colour", "sure"}
+        assert isinstance(data["answer"], int) and isinstance(data["sure"], bool)
+        assert data["colour"] in ("red", "green", "blue")
+        assert r.choices[0].finish_reason == "stop"
+    with pytest.raises(openai.BadRequestError, match="response_format"):
+        ask(client, reply("{}"), response_format={"type": "yaml"})
+
+
+def test_named_tool_choice_forces_the_call(client: openai.OpenAI) -> None:
+    other = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
+    cities = {"type": "string", "enum": ["Paris", "Oslo", "Rome"]}
+    weather = {**WEATHER, "function": {**WEATHER["function"]}}
+    weather["function"]["parameters"] = {
+        "type": "object",
+        "properties": {"city": cities, "days": {"type": "integer"}},
+        "required": ["city", "days"],
+    }
+    r = ask(
+        client,
+        [300],  # sampled: the grammar makes it a call to get_weather with valid arguments
+        tools=[other, weather],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        max_tokens=400,
+    )
+    (tc,) = r.choices[0].message.tool_calls
+    assert tc.function.name == "get_weather"
+    args = json.loads(tc.function.arguments)
+    assert args["city"] in ("Paris", "Oslo", "Rome") and isinstance(args["days"], int)
+    assert r.choices[0].finish_reason == "tool_calls"
 
 
 def test_tool_choice_none_declares_no_tools(client: openai.OpenAI) -> None:
