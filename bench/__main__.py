@@ -27,6 +27,7 @@ SUITES: list[str] = [
     "bench.store",
     "bench.engine_stream",
     "bench.server",
+    "bench.remote",
     "bench.download",
     "bench.gui",
     "bench.memory",

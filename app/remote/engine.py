@@ -19,7 +19,9 @@ the reply starts is retried, waiting what the server's ``Retry-After`` asks (up 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 import socket
 import ssl
 import threading
@@ -146,16 +148,14 @@ class RemoteEngine:
         with self._lock:
             if self._http is None:
                 conn = self.connection
-                verify: Any = True
-                if conn.ca_bundle:
-                    try:
-                        verify = ssl.create_default_context(cafile=conn.ca_bundle)
-                    except (OSError, ssl.SSLError) as e:
-                        raise RemoteError(
-                            f"Cannot use the CA bundle {conn.ca_bundle} of '{conn.name}' "
-                            f"({getattr(e, 'strerror', None) or e}). Give a PEM file with the "
-                            "CA's certificate (--ca-bundle)."
-                        ) from None
+                try:
+                    verify = _tls_context(conn.ca_bundle, _mtime(conn.ca_bundle))
+                except (OSError, ssl.SSLError) as e:
+                    raise RemoteError(
+                        f"Cannot use the CA bundle {conn.ca_bundle} of '{conn.name}' "
+                        f"({getattr(e, 'strerror', None) or e}). Give a PEM file with the "
+                        "CA's certificate (--ca-bundle)."
+                    ) from None
                 headers = {"User-Agent": f"hearth/{__version__}"}
                 if self._key:
                     headers["Authorization"] = f"Bearer {self._key}"
@@ -363,10 +363,11 @@ class RemoteEngine:
             elif kind != "text/event-stream":
                 failure = self.explain.malformed(f"content type {kind or 'none'}", False)
             else:
-                for sse in httpx2.EventSource(response):
+                for event, data in sse_events(response.iter_lines()):
                     if call.stopped:  # what was already read after Stop is not shown
                         break
-                    data = sse.data
+                    if event == "error":
+                        raise ServerStreamError(data)
                     if data == "[DONE]":
                         finished = True
                         break
@@ -482,6 +483,47 @@ class _Clock:
                     if isinstance(ev, ToolCallEvent):
                         self.calls += 1
         return events
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime if path else 0.0
+    except OSError:
+        return -1.0  # the load below then names the problem
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str, mtime: float) -> ssl.SSLContext:
+    """The verifying TLS context: the system's trust store, or only the CA in ``ca_bundle``
+    (made again when that file changes). Made once: loading a trust store takes a good part of
+    a second on a slow machine."""
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    import httpx2
+
+    return httpx2.create_ssl_context()
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """Server-sent events as (event name, data) from the response's lines: ``data`` lines are
+    joined, a blank line ends an event, comments and other fields are skipped."""
+    data: list[str] = []
+    event = ""
+    for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+                data, event = [], ""
+            continue
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+    if data:
+        yield event, "\n".join(data)
 
 
 def _read_error_body(response: Any) -> bytes:
