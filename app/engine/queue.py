@@ -10,7 +10,9 @@ ends as cancelled without reaching the engine.
 Cancel is per request: ``stream(request, cancel=event)`` is stopped by setting ``event`` and
 then calling ``cancel()`` (``app.chat.TurnControl.stop`` does both). ``cancel()`` only passes
 the stop to the engine when the reply being generated is the one whose event is set, so a client
-that disconnects never stops the window's reply, nor the window's Stop a client's.
+that disconnects never stops the window's reply, nor the window's Stop a client's. "Answer now"
+(``answer_now()``, the window's) has no event to tell whose it is: each caller streams through
+its own ``view(origin)``, and it reaches the engine only while that origin's reply is generated.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class _Ticket:
     cancel: threading.Event
     own_event: bool  # the caller gave no cancel event: cancel() stops it while it is active
     queued_at: float
+    origin: str = ""
 
 
 class QueuedEngine:
@@ -70,11 +73,15 @@ class QueuedEngine:
         return self.engine.model_info
 
     def stream(
-        self, request: GenerateRequest, *, cancel: threading.Event | None = None
+        self, request: GenerateRequest, *, cancel: threading.Event | None = None, origin: str = ""
     ) -> Generator[EngineEvent, None, None]:
         """The reply's events, once every request that came earlier has finished."""
         ticket = _Ticket(
-            next(self._numbers), cancel or threading.Event(), cancel is None, time.monotonic()
+            next(self._numbers),
+            cancel or threading.Event(),
+            cancel is None,
+            time.monotonic(),
+            origin,
         )
         if not self._wait_turn(ticket):
             yield DoneEvent(GenerationStats(stop_reason="cancelled"))
@@ -100,6 +107,18 @@ class QueuedEngine:
             self._cond.notify_all()
         if active is not None and active.cancel.is_set():
             self.engine.cancel()
+
+    def answer_now(self, origin: str = "") -> None:
+        """End the thinking of the reply being generated, if it is ``origin``'s."""
+        with self._cond:
+            active = self._active
+        answer = getattr(self.engine, "answer_now", None)
+        if active is not None and active.origin == origin and answer is not None:
+            answer()
+
+    def view(self, origin: str) -> QueueView:
+        """This queue as an Engine whose requests are ``origin``'s."""
+        return QueueView(self, origin)
 
     # -- the queue -----------------------------------------------------------------------------
 
@@ -163,3 +182,26 @@ class QueuedEngine:
                 fn(state)
             except Exception:  # a status line must never break a reply
                 log.exception("queue listener failed")
+
+
+class QueueView:
+    """A ``QueuedEngine`` for one origin (the window, the API server)."""
+
+    def __init__(self, queue: QueuedEngine, origin: str) -> None:
+        self.queue = queue
+        self.origin = origin
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        return self.queue.model_info
+
+    def stream(
+        self, request: GenerateRequest, *, cancel: threading.Event | None = None
+    ) -> Generator[EngineEvent, None, None]:
+        return self.queue.stream(request, cancel=cancel, origin=self.origin)
+
+    def cancel(self) -> None:
+        self.queue.cancel()
+
+    def answer_now(self) -> None:
+        self.queue.answer_now(self.origin)

@@ -55,6 +55,12 @@ class _WindowEngine:
         if client is not None:
             client.cancel()
 
+    def answer_now(self) -> None:
+        client = self.controller.client
+        answer = getattr(client, "answer_now", None)
+        if answer is not None:
+            answer()
+
 
 class LocalServer(QObject):
     """The switch (``button``), the queue every reply goes through (``engine``), the server."""
@@ -65,7 +71,8 @@ class LocalServer(QObject):
         super().__init__(win)
         self.win = win
         self.port = port
-        self.engine = QueuedEngine(_WindowEngine(win.engine))
+        self.queue = QueuedEngine(_WindowEngine(win.engine))
+        self.engine = self.queue.view("window")  # the window's replies (Stop, Answer now)
         self.serving: ServerThread | None = None
         self.requests = 0
         self.button = QPushButton()
@@ -92,7 +99,7 @@ class LocalServer(QObject):
             return True
         try:
             config = ServerConfig(port=self.port, allow_scripts=scripts_allowed())
-            thread = ServerThread(self.engine, config)
+            thread = ServerThread(self.queue.view("api"), config)
             thread.state.add_listener(self.requestsChanged.emit)
             thread.start()
         except BindError as e:

@@ -66,7 +66,7 @@ def test_window_and_a_client_share_one_engine(
     assert len(sent) == 1
     assert window.chat.widgets[-1].data.content == "Hello from the window."
     # Both went through the one queue: the window's request waited for the client's.
-    assert window.server.engine.state().served == 2
+    assert window.server.queue.state().served == 2
     assert "waits for the engine: position 1" in caplog.text
     qtbot.waitUntil(lambda: "1 request" in server.button.text(), timeout=5000)
 
