@@ -3,8 +3,26 @@ through the real ``keyring`` API without ever touching the user's own keyring.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keyring
 from keyring.backend import KeyringBackend
+from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
+
+
+@contextmanager
+def keyring_backend(backend: KeyringBackend | None = None) -> Iterator[KeyringBackend]:
+    """Use ``backend`` (default: none at all, so keys go to the 0600 file) and put the previous
+    one back after: no test reads or writes the keyring of the person running it."""
+    before = keyring.get_keyring()
+    chosen = backend if backend is not None else fail.Keyring()
+    keyring.set_keyring(chosen)
+    try:
+        yield chosen
+    finally:
+        keyring.set_keyring(before)
 
 
 class MemoryKeyring(KeyringBackend):

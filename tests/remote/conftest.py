@@ -8,9 +8,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backends import fail
 
-from tests.helpers.memkeyring import MemoryKeyring
+from tests.helpers.memkeyring import MemoryKeyring, keyring_backend
 from tests.helpers.scripted_openai import ScriptedServer
 
 
@@ -18,10 +17,8 @@ from tests.helpers.scripted_openai import ScriptedServer
 def no_system_keyring() -> Iterator[None]:
     """No test may read or write the keyring of the person running them: by default there is
     none (the 0600 file fallback); ``memory_keyring`` gives one."""
-    before = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(before)
+    with keyring_backend():
+        yield
 
 
 @pytest.fixture
