@@ -72,9 +72,6 @@ class Speedometer:
         (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
         return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
-    def clear(self) -> None:
-        self.samples.clear()
-
 
 class Meter:
     """The progress of one download. Written by its thread, read by anyone; observers are called
@@ -213,7 +210,7 @@ class Meter:
         self._stalled_retry = stalled
         self._waiting_since = None
         self._retry_at = self.clock() + delay
-        self._speed.clear()
+        self._speed = Speedometer()  # a new one: a reader may be using the old one right now
         self._emit(force=True)
 
     def _notify(self) -> None:
