@@ -1,4 +1,5 @@
-"""Fault-injection helpers: a real window fixture and a way to run code without root's power."""
+"""Fault-injection helpers: a way to run code without root's power. (The real window fixture,
+``window``, is in tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -6,23 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app.store import Store
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Qt's offscreen plugin warns that it lacks a window-manager feature: the test platform
-    # talking, not the app (every other Qt warning still fails the test).
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))
 
 
 def unprivileged(cmd: list[str]) -> list[str]:
@@ -47,18 +36,3 @@ def run_python(code: str, *args: str, unprivileged_: bool = True, timeout: float
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     return res.stdout
-
-
-@pytest.fixture
-def window(qtbot, store: Store) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """The real main window (offscreen) over the real store; shut down and checked at the end."""
-    from app.ui.prefs import UiPrefs
-    from app.ui.window import MainWindow
-
-    win = MainWindow(store, load_engine=False, prefs=UiPrefs(theme="light"), first_run=False)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    assert win.turns.worker is None and win.turns.worker_thread is None
-    assert win.engine._thread is None and win.engine.client is None
