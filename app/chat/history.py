@@ -18,6 +18,13 @@ def prompt_settings(settings: dict[str, Any]) -> PromptSettings:
     )
 
 
+def reasoning_budget(settings: dict[str, Any]) -> int | None:
+    """A chat's thinking budget in tokens (None: think as long as the model wants)."""
+    value = settings.get("reasoning_budget")
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if ok else None
+
+
 def sampling_options(settings: dict[str, Any]) -> SamplingOptions:
     sampling = settings.get("sampling")
     return SamplingOptions.from_dict(sampling) if isinstance(sampling, dict) else SamplingOptions()

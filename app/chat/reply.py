@@ -34,8 +34,9 @@ EventCallback = Callable[[EngineEvent], None]
 
 
 class TurnControl:
-    """Stop one turn from any thread. A stop before the request is sent means it is never sent;
-    during the reply the engine cancels within a token (or inside a prompt chunk)."""
+    """Stop one turn from any thread, or make the model answer now. A stop before the request
+    is sent means it is never sent; during the reply the engine cancels within a token (or
+    inside a prompt chunk)."""
 
     def __init__(self) -> None:
         self.stop_event = threading.Event()
@@ -56,6 +57,15 @@ class TurnControl:
         self.stop_event.set()
         if engine is not None:
             engine.cancel()
+
+    def answer_now(self) -> None:
+        """End the model's thinking and have it answer (an engine that cannot, e.g. a remote
+        server, ignores it)."""
+        with self._lock:
+            engine = self._engine
+        answer = getattr(engine, "answer_now", None)
+        if answer is not None:
+            answer()
 
 
 @dataclass

@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from app.chat.history import harmony_history, prompt_settings, sampling_options, segment_messages
+from app.chat.history import (
+    harmony_history,
+    prompt_settings,
+    reasoning_budget,
+    sampling_options,
+    segment_messages,
+)
 from app.chat.reply import EventCallback, Recorder, ReplyBuffer, TurnControl, TurnOutcome
 from app.chat.reply import stream_reply as _stream_reply
 from app.chat.tools import TurnTools, call_from_dict, result_event, run_call
@@ -269,6 +275,7 @@ def prepare_turn(
         messages=history,
         settings=prompt_settings(conv.settings),
         sampling=sampling or sampling_options(conv.settings),
+        reasoning_budget=reasoning_budget(conv.settings),
     )
     user: StoredMessage | None = None
     if new_text is not None:

@@ -74,6 +74,10 @@ def _check_args(args: argparse.Namespace) -> None:
     need(bool(args.model) != bool(args.remote), "give either --model PATH or --remote NAME")
     need(args.max_tokens is None or args.max_tokens >= 1, "--max-tokens must be at least 1")
     need(
+        args.reasoning_budget is None or args.reasoning_budget >= 1,
+        f"--reasoning-budget must be at least 1 (got {args.reasoning_budget})",
+    )
+    need(
         args.temperature is None or 0.0 <= args.temperature <= 5.0,
         f"--temperature must be between 0 and 5 (got {args.temperature})",
     )
@@ -114,6 +118,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--remote", metavar="NAME", help="chat through a saved server instead (hearth remotes)"
     )
     p.add_argument("--effort", choices=EFFORTS, help="reasoning effort (default medium)")
+    p.add_argument(
+        "--reasoning-budget",
+        type=_number(int),
+        metavar="N",
+        help="after about N tokens of thinking, make the model answer (saved with the chat)",
+    )
     p.add_argument("--system", metavar="TEXT", default="", help="instructions for the model")
     p.add_argument("--max-tokens", type=_number(int), metavar="N", help="reply length limit")
     p.add_argument("--temperature", type=_number(float), metavar="T", help="default 1.0")
@@ -266,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
                     messages=[*saved.history(), Message("user", prompt)],
                     settings=saved.prompt_settings(settings),
                     sampling=saved.sampling(args),
+                    reasoning_budget=args.reasoning_budget or saved.reasoning_budget(),
                 )
                 outcome = chat.run_unsaved(
                     client,

@@ -96,6 +96,9 @@ class SavedChat:
             merged.instructions = given.instructions
         return merged
 
+    def reasoning_budget(self) -> int | None:
+        return chat.history.reasoning_budget(self._settings())
+
     def sampling(self, args: argparse.Namespace) -> SamplingOptions:
         """The chat's stored sampling, with the options given on this command line on top."""
         stored = self._settings().get("sampling") or {}
@@ -112,6 +115,8 @@ class SavedChat:
             }
             if args.system:
                 settings["instructions"] = args.system
+            if args.reasoning_budget:
+                settings["reasoning_budget"] = args.reasoning_budget
             if given_sampling(args):
                 settings["sampling"] = given_sampling(args)
             self.conversation_id = self.store.create_conversation(settings=settings).id
@@ -121,6 +126,8 @@ class SavedChat:
                 changes["effort"] = args.effort
             if args.system:
                 changes["instructions"] = args.system
+            if args.reasoning_budget:
+                changes["reasoning_budget"] = args.reasoning_budget
             self.store.update_settings(self.conversation_id, changes)
         return self.conversation_id
 

@@ -296,6 +296,13 @@ class EngineClient:
         if self._streaming:
             self._send({"op": "cancel"})
 
+    def answer_now(self) -> None:
+        """End the thinking of the reply being streamed and make the model answer (from any
+        thread): the engine forces the Harmony tokens that close the analysis and open the
+        final channel. Nothing happens once the answer is being written."""
+        if self._streaming:
+            self._send({"op": "answer_now"})
+
     def unload(self) -> None:
         """Free the model's memory; the host keeps running."""
         with self._op_lock:

@@ -384,6 +384,8 @@ class Generator:
         flush_interval: float = 0.016,
         t_start: float | None = None,
         on_prefill: Callable[[int, int], None] | None = None,
+        answer_now: threading.Event | None = None,
+        on_answer_now: Callable[[], list[int]] | None = None,
         grammar: str | None = None,
         grammar_mode: str = "final",
     ) -> GenerationStats:
@@ -395,7 +397,10 @@ class Generator:
         ``SAMPLED`` element samples that token instead, with the special tokens forbidden (a
         benchmark aid: a reply that thinks, then answers, at the speed of real sampling).
         ``on_prefill(evaluated, total)`` hears of a prompt longer than one chunk, before each
-        chunk. ``grammar``/``grammar_mode`` constrain the reply (``app.engine.constrain``)."""
+        chunk. When ``answer_now`` is set, the tokens sampled so far go to the sink and the
+        tokens ``on_answer_now()`` returns are forced next ("answer now": the Harmony tokens that
+        end the thinking and open the final answer). ``grammar``/``grammar_mode`` constrain the
+        reply (``app.engine.constrain``)."""
         t0 = time.perf_counter() if t_start is None else t_start
         if not prompt:
             raise EngineError("bad_request", "The prompt is empty.")
@@ -492,6 +497,7 @@ class Generator:
         if self._constraint is not None:
             pick = self._constraint.wrap(pick)
 
+        interjected: list[int] = []
         tok = pick()
         t_first = perf()
         next_flush = t_first + flush_interval
@@ -530,7 +536,14 @@ class Generator:
                     f"llama.cpp failed while generating (code {rc}). Reload the model.",
                 )
             cache.append(tok)
-            tok = pick()
+            if answer_now is not None and answer_now.is_set():
+                answer_now.clear()
+                if pending:  # the host decides from what it has parsed: all of it
+                    sink(pending)
+                    pending = []
+                if on_answer_now is not None:
+                    interjected.extend(on_answer_now())
+            tok = interjected.pop(0) if interjected else pick()
         t_end = perf()
         self.n_evaluated += n_gen - 1 if n_gen else 0
         if pending:

@@ -104,6 +104,7 @@ class Host:
         self.out = _Output(out)
         self.commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.cancel = threading.Event()
+        self.answer_now = threading.Event()  # end the thinking, answer (see ``_generate``)
         self.gen: Any = None
         self._vocab_cache: dict[str, int | None] = {}
 
@@ -124,9 +125,13 @@ class Host:
             if op == "cancel":
                 self.cancel.set()
                 continue
+            if op == "answer_now":
+                self.answer_now.set()
+                continue
             if op == "generate":
                 # Cleared here, in pipe order, so a cancel sent right after is never lost.
                 self.cancel.clear()
+                self.answer_now.clear()
             self.commands.put(cmd)
 
     # -- main loop -----------------------------------------------------------------------------
@@ -251,7 +256,11 @@ class Host:
         control = _ControlSet(pieces)
         out = self.out
 
+        budget = req.reasoning_budget
+        thought = 0  # tokens of thinking so far, counted only when there is a budget
+
         def convert(tokens: list[int]) -> list[EngineEvent]:
+            nonlocal thought
             events: list[Any] = []
             buf = b""
             for t in tokens:
@@ -268,6 +277,10 @@ class Host:
                 text = decoder.decode(buf)
                 if text:
                     events.extend(parser.feed(text, False))
+            if budget is not None and parser.in_reasoning:
+                thought += len(tokens)  # a batch that ends in thinking counts as thinking
+                if thought >= budget:
+                    self.answer_now.set()
             return _convert_events(events)
 
         def sink(tokens: list[int]) -> bool:
@@ -288,6 +301,8 @@ class Host:
             on_prefill=lambda done, total: out.send(PrefillEvent(done, total).to_dict()),
             grammar=req.grammar,
             grammar_mode=req.grammar_mode,
+            answer_now=self.answer_now,
+            on_answer_now=lambda: gen.tokenize(parser.switch_to_final(), special=True),
         )
         tail: list[Any] = []
         text = decoder.decode(b"", final=True)

@@ -82,6 +82,9 @@ class GenerateRequest:
     from the final channel's ``<|message|>`` on (the answer; it then ends with ``<|return|>``),
     with "call" the whole reply (which ends with ``<|call|>``). ``trim=False`` fails with
     ``context_overflow`` instead of leaving out the oldest turns when the prompt does not fit.
+    ``reasoning_budget``: after about this many tokens of thinking the engine ends the thinking
+    and makes the model answer (as the ``answer_now`` command does; checked per batch of tokens,
+    so it may run a few tokens over).
     """
 
     messages: list[Message]
@@ -92,6 +95,7 @@ class GenerateRequest:
     grammar: str | None = None
     grammar_mode: str = "final"  # final | call
     trim: bool = True
+    reasoning_budget: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ class GenerateRequest:
             "grammar": self.grammar,
             "grammar_mode": self.grammar_mode,
             "trim": self.trim,
+            "reasoning_budget": self.reasoning_budget,
         }
 
     @classmethod
@@ -121,7 +126,13 @@ class GenerateRequest:
             grammar=str(d["grammar"]) if d.get("grammar") else None,
             grammar_mode="call" if d.get("grammar_mode") == "call" else "final",
             trim=bool(d.get("trim", True)),
+            reasoning_budget=_positive(d.get("reasoning_budget")),
         )
+
+
+def _positive(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if ok else None
 
 
 def settings_to_dict(s: PromptSettings) -> dict[str, Any]:

@@ -184,6 +184,29 @@ class StreamParser:
                 self._end("end_of_stream")
         return self._take()
 
+    # -- where the stream is (for "answer now") -------------------------------------------------
+
+    @property
+    def in_reasoning(self) -> bool:
+        """Inside the text of an analysis message (chain of thought)."""
+        return self._state is _State.MESSAGE and self._kind == "reasoning"
+
+    def switch_to_final(self) -> str:
+        """The Harmony text that ends the thinking under way and opens the final answer, given
+        where the stream is now: "" when the answer (or a tool call's arguments) is already
+        being written. Fed to the model as if it had written it ("answer now")."""
+        opening = f"{CHANNEL}final{MESSAGE}"
+        if self._state is _State.MESSAGE:
+            if self._kind in ("reasoning", "preamble"):
+                return f"{END}{START}assistant{opening}"
+            return ""
+        if self._state is _State.HEADER:
+            if not self._header:
+                return opening  # right after <|start|>assistant
+            # A header under way: close it with an empty message, then open the answer.
+            return f"{MESSAGE}{END}{START}assistant{opening}"
+        return f"{START}assistant{opening}"  # between messages (after <|end|>)
+
     # -- tokens -------------------------------------------------------------------------------
 
     def _feed_text(self, text: str) -> None:

@@ -39,7 +39,7 @@ def test_python_runs_in_the_turn_and_the_answer_follows(tiny_model: Path, tmp_pa
     on = hearth("tools", "python", "--mode", "auto")
     assert on.returncode == 0, on.stderr
     res = hearth(
-        "chat", "--model", str(tiny_model), "--jsonl", "What is 6 * 7?",
+        "chat", "--model", str(tiny_model), "--threads", "1", "--jsonl", "What is 6 * 7?",
         scripts=[CALL, ANSWER], tmp=tmp_path,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
@@ -63,7 +63,18 @@ def test_python_runs_in_the_turn_and_the_answer_follows(tiny_model: Path, tmp_pa
 def test_ask_mode_without_a_terminal_refuses_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
     assert hearth("tools", "python", "--mode", "ask").returncode == 0
     res = subprocess.run(  # no controlling terminal: the question cannot be asked
-        [sys.executable, "-m", "app", "chat", "--model", str(tiny_model), "--no-save", "6*7?"],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "chat",
+            "--model",
+            str(tiny_model),
+            "--threads",
+            "1",
+            "--no-save",
+            "6*7?",
+        ],
         capture_output=True,
         text=True,
         timeout=180,
