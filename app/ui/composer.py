@@ -21,6 +21,7 @@ MAX_LINES = 10
 class Composer(QWidget):
     submitted = Signal(str)
     stopRequested = Signal()
+    answerNowRequested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +52,14 @@ class Composer(QWidget):
         self.stop_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.stop_button.clicked.connect(self.stopRequested)
         self.stop_button.hide()
+        # While the model thinks: stop thinking and write the answer with what it has.
+        self.answer_button = QPushButton("Answer now")
+        self.answer_button.setToolTip("Stop thinking and answer now (Ctrl+Enter)")
+        self.answer_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.answer_button.clicked.connect(self._answer_now)
+        self.answer_button.hide()
         row.addWidget(self.edit, 1)
+        row.addWidget(self.answer_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
         center = QHBoxLayout()
@@ -81,7 +89,19 @@ class Composer(QWidget):
         self.busy = busy
         self.send_button.setVisible(not busy)
         self.stop_button.setVisible(busy)
+        if not busy:
+            self.set_thinking(False)
         self._changed()
+
+    def set_thinking(self, thinking: bool) -> None:
+        """The reply is in its thinking: offer "Answer now"."""
+        self.answer_button.setVisible(thinking and self.busy)
+        self.answer_button.setEnabled(True)
+
+    def _answer_now(self) -> None:
+        if self.answer_button.isVisible():
+            self.answer_button.setEnabled(False)  # once: the switch is on its way
+            self.answerNowRequested.emit()
 
     def set_can_send(self, ok: bool, why: str = "") -> None:
         self.can_send = ok
@@ -114,6 +134,9 @@ class Composer(QWidget):
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                     return False  # a new line
+                if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self.busy:
+                    self._answer_now()
+                    return True
                 self.submit()
                 return True
             if key == Qt.Key.Key_Escape and self.busy:

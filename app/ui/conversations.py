@@ -29,6 +29,7 @@ class ConversationActions(QObject):
         super().__init__(window)
         self.win = window
         self.pending_settings: dict[str, Any] = {}  # a new chat's settings until its first send
+        self.pending_tools: dict[str, str] = {}  # a new chat's tool modes until its first send
         self._last_deleted: int | None = None
         self._reopen_after_undo = False  # the deleted chat was the open one
 
@@ -41,7 +42,9 @@ class ConversationActions(QObject):
             return
         win.conversation_id = None
         self.pending_settings = {}
+        self.pending_tools = {}
         win.settings.load({})
+        win.settings.load_tool_mode(_tool_mode("python", None))
         win.chat.clear()
         win.sidebar.select(None)
         win.title_label.setText("New chat")
@@ -68,6 +71,7 @@ class ConversationActions(QObject):
             return False
         win.conversation_id = conversation_id
         win.settings.load(conv.settings)
+        win.settings.load_tool_mode(_tool_mode("python", conversation_id))
         win.title_label.setText(conv.display_title)
         win.setWindowTitle(f"{conv.display_title} — {APP_NAME}")
         self.render()
@@ -114,6 +118,9 @@ class ConversationActions(QObject):
             conv = win.store.create_conversation(settings=dict(self.pending_settings))
             win.conversation_id = conv.id
             self.pending_settings = {}
+            for key, mode in self.pending_tools.items():
+                self.tool_mode_changed(key, mode)
+            self.pending_tools = {}
         return win.conversation_id
 
     # -- rename, pin, delete, export ---------------------------------------------------------
@@ -269,6 +276,21 @@ class ConversationActions(QObject):
 
     # -- chat settings -----------------------------------------------------------------------
 
+    def tool_mode_changed(self, key: str, mode: str) -> None:
+        """A tool's mode for the open chat (a new chat's is kept until it is saved)."""
+        win = self.win
+        if win.conversation_id is None:
+            self.pending_tools[key] = mode
+            return
+        from app.tools.settings import ToolSettings
+
+        try:
+            settings = ToolSettings.load()
+            settings.set_mode(key, mode, win.conversation_id)  # type: ignore[arg-type]
+            settings.save()
+        except OSError as exc:
+            win.note(f"Could not save the tool setting: {exc.strerror}.")
+
     def settings_changed(self, values: dict[str, Any]) -> None:
         win = self.win
         if win.conversation_id is None or win.store is None:
@@ -278,6 +300,12 @@ class ConversationActions(QObject):
             win.store.update_settings(win.conversation_id, values)
         except StoreError as exc:
             win.show_store_error(exc)
+
+
+def _tool_mode(key: str, conversation_id: int | None) -> str:
+    from app.tools.settings import ToolSettings
+
+    return ToolSettings.load().mode_for(key, conversation_id)
 
 
 def view_messages(

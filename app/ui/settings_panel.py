@@ -1,7 +1,10 @@
-"""Per-chat settings, one click away: reasoning effort, instructions, sampling; and the theme.
+"""Per-chat settings, one click away: reasoning effort and its budget, instructions, sampling,
+the python tool; and the theme.
 
 Values are stored with the conversation (``Store.update_settings``: keys ``effort``,
-``instructions``, ``sampling``) and used for its next reply.
+``reasoning_budget``, ``instructions``, ``sampling``) and used for its next reply. The python
+tool's mode for the chat lives with the tool settings (``app.tools.settings``): the panel emits
+``toolModeChanged`` for it.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from app.harmony.model import EFFORTS
 
 DEFAULT_EFFORT = "medium"
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+TOOL_MODES = {"off": "Off", "ask": "Ask before each run", "auto": "Run automatically"}
 
 
 class SettingsPanel(QFrame):
     """Emits ``changed(dict)`` with the conversation's new settings after each edit."""
 
     changed = Signal(dict)
+    toolModeChanged = Signal(str, str)  # tool key ("python"), mode (off / ask / auto)
     themeChanged = Signal(str)
     closeRequested = Signal()
 
@@ -60,6 +65,18 @@ class SettingsPanel(QFrame):
             self.effort.addItem(e.capitalize() + (" (default)" if e == DEFAULT_EFFORT else ""), e)
         self.effort.setToolTip("How long gpt-oss thinks before answering")
         lay.addWidget(self.effort)
+        budget = QFormLayout()
+        self.budget = QSpinBox()
+        self.budget.setRange(0, 131072)
+        self.budget.setSingleStep(256)
+        self.budget.setSpecialValueText("No limit")
+        self.budget.setSuffix(" tokens")
+        self.budget.setToolTip(
+            "After about this many tokens of thinking, gpt-oss stops thinking and answers "
+            "(the Answer now button does the same at any moment)"
+        )
+        budget.addRow("Thinking budget", self.budget)
+        lay.addLayout(budget)
 
         lay.addWidget(QLabel("Instructions (system prompt)"))
         self.instructions = QPlainTextEdit()
@@ -99,6 +116,17 @@ class SettingsPanel(QFrame):
         self.reset_button.clicked.connect(self.reset)
         lay.addWidget(self.reset_button)
 
+        tools = QFormLayout()
+        self.python_mode = QComboBox()
+        for key, label in TOOL_MODES.items():
+            self.python_mode.addItem(label, key)
+        self.python_mode.setToolTip(
+            "Let gpt-oss run Python in a sandbox for this chat (no network, only the chat's "
+            "own folder writable; see the README for what each system isolates)"
+        )
+        tools.addRow("Python", self.python_mode)
+        lay.addLayout(tools)
+
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         lay.addWidget(line)
@@ -119,6 +147,8 @@ class SettingsPanel(QFrame):
         self._save_timer.setInterval(300)
         self._save_timer.timeout.connect(self._emit)
         self.effort.currentIndexChanged.connect(self._emit_soon)
+        self.budget.valueChanged.connect(self._emit_soon)
+        self.python_mode.currentIndexChanged.connect(self._tool_mode)
         self.instructions.textChanged.connect(self._emit_soon)
         for w in (self.temperature, self.top_p):
             w.valueChanged.connect(self._emit_soon)
@@ -135,6 +165,8 @@ class SettingsPanel(QFrame):
         try:
             effort = settings.get("effort") or DEFAULT_EFFORT
             self.effort.setCurrentIndex(max(0, self.effort.findData(effort)))
+            budget = settings.get("reasoning_budget")
+            self.budget.setValue(budget if isinstance(budget, int) and budget > 0 else 0)
             self.instructions.setPlainText(str(settings.get("instructions") or ""))
             s = SamplingOptions.from_dict(dict(settings.get("sampling") or {}))
             self.temperature.setValue(s.temperature)
@@ -143,6 +175,15 @@ class SettingsPanel(QFrame):
             self.max_tokens.setValue(s.max_tokens)
         finally:
             self._loading = False
+
+    def load_tool_mode(self, mode: str) -> None:
+        """Show the python tool's mode for the chat (without saving it again)."""
+        self.python_mode.blockSignals(True)
+        self.python_mode.setCurrentIndex(max(0, self.python_mode.findData(mode)))
+        self.python_mode.blockSignals(False)
+
+    def _tool_mode(self, _index: int) -> None:
+        self.toolModeChanged.emit("python", str(self.python_mode.currentData()))
 
     def set_theme_choice(self, choice: str) -> None:
         self.theme.blockSignals(True)
@@ -160,6 +201,7 @@ class SettingsPanel(QFrame):
         defaults = {k: getattr(d, k) for k in sampling}
         return {
             "effort": str(self.effort.currentData()),
+            "reasoning_budget": self.budget.value() or None,
             "instructions": self.instructions.toPlainText().strip(),
             # Only differences from the defaults are stored: later default changes still apply.
             "sampling": {k: v for k, v in sampling.items() if v != defaults[k]} or None,

@@ -23,7 +23,7 @@ from app import chat
 from app.chat.tools import chat_tools
 from app.engine.events import EngineEvent, TrimmedEvent
 from app.engine.protocol import GenerateRequest
-from app.store import StoreError
+from app.store import Store, StoreError
 from app.tools.base import ToolCall
 from app.ui.message import MessageWidget
 from app.ui.worker import GenerationWorker, Job, WorkerThread
@@ -97,6 +97,7 @@ class TurnController(QObject):
         store = win.store
         try:
             conversation_id = win.conversations.ensure_saved()
+            _record_backend(store, conversation_id, win.engine.remote)
             info = win.engine.info
             turn = chat.prepare_turn(
                 store,
@@ -169,19 +170,18 @@ class TurnController(QObject):
 
     def _allow_in_chat(self, key: str) -> None:
         """ "Don't ask again in this chat": this tool runs automatically in this chat."""
-        from app.tools.settings import ToolSettings
-
-        conversation_id = self.win.conversation_id
-        try:
-            settings = ToolSettings.load()
-            settings.set_mode(key, "auto", conversation_id)
-            settings.save()
-        except OSError as exc:
-            self.win.note(f"Could not save the tool setting: {exc.strerror}.")
+        self.win.conversations.tool_mode_changed(key, "auto")
+        if key == "python":
+            self.win.settings.load_tool_mode("auto")
 
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+
+    def answer_now(self) -> None:
+        """End the model's thinking; it writes its answer with what it has."""
+        if self.worker is not None:
+            self.worker.control.answer_now()
 
     def shutdown(self) -> None:
         """Stop the reply and wait for its thread (the window is closing)."""
@@ -207,6 +207,7 @@ class TurnController(QObject):
         w = self.streaming
         if w is not None:
             w.apply(events)
+            self.win.composer.set_thinking(w.thinking is not None and w.thinking.live)
         for ev in events:
             if isinstance(ev, TrimmedEvent):
                 self.win.note(ev.message)
@@ -292,3 +293,10 @@ class TurnController(QObject):
         QGuiApplication.clipboard().setText(w.data.content)
         self.win.note("Copied the last answer.")
         return True
+
+
+def _record_backend(store: Store, conversation_id: int, remote: str | None) -> None:
+    """The chat's settings say which server its replies go through ("remote"; none for the
+    local engine), for the window and ``hearth chat --continue`` alike."""
+    if store.get_conversation(conversation_id).settings.get("remote") != remote:
+        store.update_settings(conversation_id, {"remote": remote})

@@ -96,7 +96,10 @@ class MainWindow(QMainWindow):
             self.banner.show_message(
                 f"Chats are read-only: {self.store.readonly_reason}",
             )
-        if load_engine and self.prefs.last_model:
+        last_remote = self.prefs.extra.get("last_remote")  # a server was in use (app.remote)
+        if load_engine and isinstance(last_remote, str):
+            self.models.use_remote(last_remote)
+        elif load_engine and self.prefs.last_model:
             opts = LoadOptions.from_dict(self.prefs.last_model)
             if Path(opts.model_path).is_file():
                 self.models.load(opts)
@@ -186,10 +189,12 @@ class MainWindow(QMainWindow):
         self.sidebar.exportRequested.connect(actions.ask_export)
         self.composer.submitted.connect(actions.send)
         self.composer.stopRequested.connect(turns.stop)
+        self.composer.answerNowRequested.connect(turns.answer_now)
         self.chat.editSubmitted.connect(actions.edit_and_resend)
         self.chat.regenerateRequested.connect(actions.regenerate)
         self.chat.branchRequested.connect(actions.switch_branch)
         self.settings.changed.connect(actions.settings_changed)
+        self.settings.toolModeChanged.connect(actions.tool_mode_changed)
         self.settings.themeChanged.connect(self.set_theme)
         self.settings.closeRequested.connect(self.toggle_settings)
         self.settings.about_button.clicked.connect(self.show_about)
@@ -286,7 +291,7 @@ class MainWindow(QMainWindow):
             self.status_context.setText(
                 f"context {int(s.get('context_used') or 0):,} / {int(s['context_size']):,}"
             )
-        elif info is not None:
+        elif info is not None and info.n_ctx:  # (a server may not say its context size)
             self.status_context.setText(f"context 0 / {info.n_ctx:,}")
         else:
             self.status_context.setText("")
