@@ -139,15 +139,11 @@ async def _stream(
     model: str,
     t0: float,
 ) -> Response:
-    events = run.events()
     try:
-        first = await http.unless_gone(request, http.first_item(events))
+        events, first = await http.opening(request, run)
     except http.ClientGone:
         log.info("%s: the client left while waiting; request dropped", cid)
         return Response(status_code=499)
-    if isinstance(first, ErrorEvent):
-        await events.aclose()
-        raise from_engine(first.kind, first.message)
     created = int(time.time())
     usage_null = {"usage": None} if plan.include_usage else {}
 

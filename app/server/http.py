@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from app.server.errors import APIError
+from app.engine.events import EngineEvent, ErrorEvent
+from app.server.bridge import ReplyRun
+from app.server.errors import APIError, from_engine
 from app.server.state import MB
 
 T = TypeVar("T")
@@ -91,3 +93,16 @@ async def first_item(agen: AsyncIterator[T]) -> T | None:
         return await agen.__anext__()
     except StopAsyncIteration:
         return None
+
+
+async def opening(
+    request: Request, run: ReplyRun
+) -> tuple[AsyncGenerator[EngineEvent, None], EngineEvent | None]:
+    """A streamed reply's events and the first of them, before any answer is sent: ClientGone
+    if the client left meanwhile, the engine's error as an APIError if it failed at once."""
+    events = run.events()
+    first = await unless_gone(request, first_item(events))
+    if isinstance(first, ErrorEvent):
+        await events.aclose()
+        raise from_engine(first.kind, first.message)
+    return events, first

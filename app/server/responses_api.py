@@ -343,14 +343,11 @@ async def _stream(
     model: str,
     created: int,
 ) -> Response:
-    events = run.events()
     try:
-        first = await http.unless_gone(request, http.first_item(events))
+        events, first = await http.opening(request, run)
     except http.ClientGone:
+        log.info("%s: the client left while waiting; request dropped", rid)
         return Response(status_code=499)
-    if isinstance(first, ErrorEvent):
-        await events.aclose()
-        raise from_engine(first.kind, first.message)
 
     async def body() -> AsyncIterator[bytes]:
         seq = 0
