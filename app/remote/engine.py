@@ -114,12 +114,9 @@ class RemoteEngine:
         self._http: Any = None
         self._lock = threading.Lock()
         self._calls: set[_Call] = set()
+        self._closed = False
         self.explain = Explain(connection.name, connection.base_url, connection.model, self._key)
-        self.model_info: ModelInfo | None = ModelInfo(
-            path=connection.base_url,
-            name=connection.model,
-            architecture="remote",
-        )
+        self.model_info: ModelInfo | None = self._info(0)
 
     @classmethod
     def open(cls, name: str, remotes: Remotes | None = None) -> RemoteEngine:
@@ -166,7 +163,15 @@ class RemoteEngine:
                 )
             return self._http
 
-    def close(self) -> None:
+    @property
+    def is_alive(self) -> bool:
+        """Usable (not closed); whether the server answers is known when a request is sent."""
+        return not self._closed
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop any reply and close the connections (``timeout``: the local engine's
+        signature; nothing here waits)."""
+        self._closed = True
         self.cancel()
         with self._lock:
             http, self._http = self._http, None
@@ -219,10 +224,20 @@ class RemoteEngine:
             if self._on_learned is not None:
                 self._on_learned(model=conn.model)
         ctx = next((m.get("context") or 0 for m in models if m["id"] == conn.model), 0)
-        self.model_info = ModelInfo(
-            path=conn.base_url, name=conn.model, architecture="remote", n_ctx=int(ctx)
-        )
+        self.model_info = self._info(int(ctx))
         return self.model_info
+
+    def _info(self, n_ctx: int) -> ModelInfo:
+        """The model as the window's status line and the chats see it: its name on the server,
+        and the server as the device it runs on."""
+        conn = self.connection
+        return ModelInfo(
+            path=conn.base_url,
+            name=conn.model,
+            architecture="remote",
+            n_ctx=n_ctx,
+            devices=[{"name": conn.name, "description": conn.base_url, "type": "remote"}],
+        )
 
     # -- the Engine interface ------------------------------------------------------------------
 

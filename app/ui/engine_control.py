@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from app.engine.client import EngineClient, EngineError
 from app.engine.events import ModelInfo
 from app.engine.options import LoadOptions
+from app.remote.engine import RemoteEngine
 
 
 class _Task(QObject):
@@ -45,6 +46,9 @@ def backend_name(info: ModelInfo | None) -> str:
     """CPU, CUDA, Metal (or the GPU's name) for the status line."""
     if info is None:
         return ""
+    if info.architecture == "remote":  # a server: its connection's name
+        servers = [str(d.get("name", "")) for d in info.devices if d.get("name")]
+        return f"on {servers[0]} (server)" if servers else "on a server"
     if not info.gpu_offload or info.n_gpu_layers == 0:
         return "CPU"
     names = " ".join(
@@ -64,9 +68,12 @@ class EngineController(QObject):
     def __init__(self, client_factory: Callable[[], EngineClient] = EngineClient) -> None:
         super().__init__()
         self._factory = client_factory
-        self.client: EngineClient | None = None
+        self.client: EngineClient | RemoteEngine | None = None
         self.info: ModelInfo | None = None
         self.options: LoadOptions | None = None  # the last model asked for
+        self.remote: str | None = None  # or the server connection in use (app.remote)
+        self._previous: tuple[LoadOptions | None, ModelInfo | None, str | None] | None = None
+        self.attempt_remote: str | None = None  # the last thing asked for was this server
         self.busy = False
         self._thread: QThread | None = None
         self._task: _Task | None = None
@@ -75,23 +82,57 @@ class EngineController(QObject):
         if self.busy:
             return
         self.options = options
+        self.remote = self.attempt_remote = None
+        self._previous = None
         self.busy = True
         self.info = None
         self.loading.emit(options.model_path)
-        client = self.client
+        old = self.client if isinstance(self.client, RemoteEngine) else None
+        client = self.client if not isinstance(self.client, RemoteEngine) else None
         if client is None:
             client = self.client = self._factory()
 
         def work() -> ModelInfo:
+            if old is not None:
+                old.close()
             if not client.is_alive:
                 client.start()
             return client.load(options)
 
         self._run(work)
 
+    def use_remote(self, name: str) -> None:
+        """Chat through the saved server connection ``name`` instead of a local model: the
+        local engine host stops (its memory is freed) once the server has answered."""
+        if self.busy:
+            return
+        # What is in use now stays in use if the server cannot be reached.
+        self._previous = (self.options, self.info, self.remote)
+        self.remote = self.attempt_remote = name
+        self.options = None
+        self.busy = True
+        self.info = None
+        self.loading.emit(f"{name} (server)")
+        old = self.client
+
+        def work() -> ModelInfo:
+            from app.remote.engine import start_remote
+
+            engine = start_remote(name)  # EngineError naming the problem
+            if old is not None:
+                old.close()
+            self.client = engine
+            assert engine.model_info is not None
+            return engine.model_info
+
+        self._run(work)
+
     def reload(self) -> None:
-        """After the host died (or a failed load): a fresh host, the same model."""
-        if self.options is not None:
+        """After the host died (or a failed load): a fresh host, the same model (or the same
+        server again)."""
+        if self.remote is not None:
+            self.use_remote(self.remote)
+        elif self.options is not None:
             self.load(self.options)
 
     def _run(self, fn: Callable[[], Any]) -> None:
@@ -122,13 +163,18 @@ class EngineController(QObject):
     @Slot(object)
     def _done(self, info: ModelInfo) -> None:
         self._finish_thread()
+        self._previous = None
         self.info = info
         self.loaded.emit(info)
 
     @Slot(str, str)
     def _failed(self, kind: str, message: str) -> None:
         self._finish_thread()
-        self.info = None
+        previous, self._previous = self._previous, None
+        if previous is not None and self.client is not None and self.client.is_alive:
+            self.options, self.info, self.remote = previous  # a server that failed: keep on
+        else:
+            self.info = None
         self.failed.emit(kind, message)
 
     @property

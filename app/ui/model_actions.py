@@ -41,7 +41,9 @@ class ModelActions(QObject):
         from app.ui.models import open_model_manager
 
         opts = open_model_manager(self.win, self.win.prefs)
-        if opts is not None:
+        if isinstance(opts, str):  # "Connect to a server…"
+            self.use_remote(opts)
+        elif opts is not None:
             self.load(opts)
 
     def open_gguf(self) -> None:
@@ -57,6 +59,14 @@ class ModelActions(QObject):
             return
         self.win.banner.hide()
         self.win.engine.load(options)
+
+    def use_remote(self, name: str) -> None:
+        """Chat through the saved server connection ``name`` (``app.remote``)."""
+        if self.win.busy:
+            self.win.note("Stop the reply first (Esc), then choose another model.")
+            return
+        self.win.banner.hide()
+        self.win.engine.use_remote(name)
 
     def refresh(self) -> None:
         """Whether the composer can send, the status line and the empty chat's panel."""
@@ -107,12 +117,24 @@ class ModelActions(QObject):
         win = self.win
         if win.engine.options is not None:
             win.prefs.last_model = win.engine.options.to_dict()
-            win.save_prefs()
+        win.prefs.extra["last_remote"] = win.engine.remote  # the server in use, or None
+        win.save_prefs()
         win.banner.hide()
         self.refresh()
 
     def _on_load_failed(self, kind: str, message: str) -> None:
         win = self.win
+        remote = win.engine.attempt_remote
+        if remote is not None:  # what was in use before stays in use
+            self.refresh()
+            win.banner.show_message(
+                f"Couldn't use the server: {message}",
+                [
+                    ("Try again", lambda: self.use_remote(remote)),
+                    ("Choose another model", self.choose),
+                ],
+            )
+            return
         name = Path(win.engine.options.model_path).name if win.engine.options else "the model"
         self.refresh()
         win.banner.show_message(

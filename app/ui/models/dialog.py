@@ -92,6 +92,10 @@ class ModelManagerDialog(QDialog):
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
         self.use_button.clicked.connect(self.use_selected)
+        # A model on a server instead (vLLM, llama-server, another Hearth): app.ui.remote_dialog.
+        self.chosen_remote: str | None = None
+        self.server_button = QPushButton("Connect to a server…")
+        self.server_button.clicked.connect(self.connect_server)
 
         # The plan of the model selected in the tab shown; Search and Downloads have none to
         # show, and their tables get the whole width.
@@ -109,6 +113,7 @@ class ModelManagerDialog(QDialog):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.server_button)
         buttons.addStretch(1)
         buttons.addWidget(close)
         buttons.addWidget(self.use_button)
@@ -199,6 +204,14 @@ class ModelManagerDialog(QDialog):
         self.modelChosen.emit(opts)
         self.accept()
 
+    def connect_server(self) -> None:
+        from app.ui.remote_dialog import connect_to_server
+
+        name = connect_to_server(self)
+        if name is not None:
+            self.chosen_remote = name
+            self.accept()
+
     def done(self, result: int) -> None:
         self.search_tab.worker.wait(1.0)
         self.downloads.detach()  # downloads continue; this dialog stops listening
@@ -216,14 +229,15 @@ def _download_dir(settings: Any) -> str | None:
 
 def open_model_manager(
     parent: QWidget | None = None, settings: Any = None, loaded: str | None = None
-) -> LoadOptions | None:
+) -> LoadOptions | str | None:
     """Show the Model Manager (modal). Returns the LoadOptions of the model the user chose to use,
-    or None. ``loaded``: the model file in use now. Downloads started here continue after it
-    closes (shared download manager)."""
+    the name of a server connection chosen with "Connect to a server…" (a str), or None.
+    ``loaded``: the model file in use now. Downloads started here continue after it closes
+    (shared download manager)."""
     dlg = ModelManagerDialog(parent, settings, loaded=loaded)
     try:
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            return dlg.chosen
+            return dlg.chosen_remote or dlg.chosen
         return None
     finally:
         dlg.deleteLater()
