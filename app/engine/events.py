@@ -32,6 +32,7 @@ class GenerationStats:
     stop_reason: str = "return"
     total_s: float = 0.0
     backend_sampling: bool = False  # the sampler chain ran inside the compute graph (GPU)
+    reasoning_tokens: int = 0  # of the generated tokens, those of the thinking's text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -258,22 +258,28 @@ class Host:
 
         budget = req.reasoning_budget
         thought = 0  # tokens of thinking so far, counted only when there is a budget
+        reasoning_tokens = 0  # generated tokens of analysis text, exactly (the API's usage)
 
         def convert(tokens: list[int]) -> list[EngineEvent]:
-            nonlocal thought
+            nonlocal thought, reasoning_tokens
             events: list[Any] = []
             buf = b""
+            n_text = 0  # tokens in buf
             for t in tokens:
                 if control.has(t):
                     if buf:
+                        # A run of text between control tokens stays in one message.
+                        reasoning_tokens += n_text if parser.in_reasoning else 0
                         text = decoder.decode(buf)
-                        buf = b""
+                        buf, n_text = b"", 0
                         if text:
                             events.extend(parser.feed(text, False))
                     events.extend(parser.feed(pieces.piece(t).decode("utf-8", "replace"), True))
                 else:
                     buf += pieces.piece(t)
+                    n_text += 1
             if buf:
+                reasoning_tokens += n_text if parser.in_reasoning else 0
                 text = decoder.decode(buf)
                 if text:
                     events.extend(parser.feed(text, False))
@@ -310,6 +316,7 @@ class Host:
             tail.extend(parser.feed(text, False))
         tail.extend(parser.finish())
         final = _convert_events(tail)
+        stats.reasoning_tokens = reasoning_tokens
         out.send(*(e.to_dict() for e in final), DoneEvent(stats).to_dict())
 
 

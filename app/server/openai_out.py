@@ -50,6 +50,7 @@ def chat_usage(stats: GenerationStats | None) -> dict[str, Any]:
         "completion_tokens": s.generated_tokens,
         "total_tokens": s.prompt_tokens + s.generated_tokens,
         "prompt_tokens_details": {"cached_tokens": s.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": s.reasoning_tokens},
     }
 
 
@@ -59,7 +60,7 @@ def responses_usage(stats: GenerationStats | None) -> dict[str, Any]:
         "input_tokens": s.prompt_tokens,
         "input_tokens_details": {"cached_tokens": s.cached_tokens},
         "output_tokens": s.generated_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": s.reasoning_tokens},
         "total_tokens": s.prompt_tokens + s.generated_tokens,
     }
 

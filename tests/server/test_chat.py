@@ -52,6 +52,7 @@ def test_reasoning_comes_apart_from_the_answer_with_exact_usage(client: openai.O
     assert extra["reasoning_content"] == extra["reasoning"] == "They want the answer."
     assert r.choices[0].finish_reason == "stop"
     assert r.usage.completion_tokens == len(script)  # one token per script element
+    assert r.usage.completion_tokens_details.reasoning_tokens == len("They want the answer.")
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
     # The same conversation again: everything but the last prompt token comes from the cache.
     again = ask(client, script)
