@@ -66,8 +66,10 @@ class TerminalPrinter:
                 s = ev.stats
                 line = (
                     f"{s.generated_tokens} tokens · {s.generation_tps:.1f} tok/s · first token "
-                    f"{s.ttft_s:.2f} s · context {s.context_used:,}/{s.context_size:,}"
+                    f"{s.ttft_s:.2f} s"
                 )
+                if s.context_size:  # (a server may not say its context size)
+                    line += f" · context {s.context_used:,}/{s.context_size:,}"
                 if s.stop_reason not in ("return", "call"):
                     line += f" · stopped: {s.stop_reason.replace('_', ' ')}"
                 self.err.write(f"{DIM}{line}{RESET}\n")
