@@ -236,7 +236,6 @@ def _response(
     output: list[dict[str, Any]],
     outcome: TurnOutcome | None,
 ) -> dict[str, Any]:
-    reason = outcome.stats.stop_reason if outcome and outcome.stats else None
     incomplete = status == "incomplete"
     return {
         "id": rid,
@@ -252,7 +251,6 @@ def _response(
         "truncation": "disabled",
         **plan.echo,
         **({"completed_at": int(time.time())} if status == "completed" else {}),
-        "_stop_reason": reason,
     }
 
 
@@ -309,14 +307,12 @@ async def create_response(request: Request) -> Response:
     response = _response(rid, model, plan, _status(outcome), created, builder.items, outcome)
     _keep(store, plan, response)
     _log(rid, outcome)
-    response.pop("_stop_reason", None)
     return JSONResponse(response)
 
 
 def _keep(store: ResponseStore, plan: ResponsesPlan, response: dict[str, Any]) -> None:
     if plan.store:
-        clean = {k: v for k, v in response.items() if k != "_stop_reason"}
-        store.put(clean, plan.items + list(response["output"]))
+        store.put(response, plan.items + list(response["output"]))
 
 
 def _log(rid: str, outcome: TurnOutcome) -> None:
@@ -358,9 +354,7 @@ async def _stream(
             return http.event(name, {"type": name, "sequence_number": seq, **payload})
 
         def snapshot(status: str, outcome: TurnOutcome | None = None) -> dict[str, Any]:
-            r = _response(rid, model, plan, status, created, list(builder.items), outcome)
-            r.pop("_stop_reason", None)
-            return r
+            return _response(rid, model, plan, status, created, list(builder.items), outcome)
 
         failed: ErrorEvent | None = None
         try:

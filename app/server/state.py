@@ -113,7 +113,10 @@ class ServerState:
         info = self.info()
         served = self.model_id(info)
         wanted = _norm(name)
-        if wanted in self.aliases(info) or _norm(served).startswith(wanted + "-"):
+        # A shorter name that ends at a dash ("gpt-oss-20b" for "gpt-oss-20b-mxfp4"), but not a
+        # single word ("gpt"), which would match far too much.
+        prefix = "-" in wanted and _norm(served).startswith(wanted + "-")
+        if wanted in self.aliases(info) or prefix:
             return served
         installed = [m for m in self.installed() if wanted in m["aliases"]]
         if installed:

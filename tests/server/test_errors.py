@@ -92,8 +92,9 @@ def test_bad_requests_are_400(server: ServerProcess, body: Any, param: str | Non
 
 
 def test_unknown_model_is_404(server: ServerProcess) -> None:
-    err = error_of(*post(server.port, {**GOOD, "model": "gpt-4o"}), 404)
-    assert err["code"] == "model_not_found" and "tiny-gpt-oss" in err["message"]
+    for name in ("gpt-4o", "tiny", "tiny-gpt-oss-120b"):
+        err = error_of(*post(server.port, {**GOOD, "model": name}), 404)
+        assert err["code"] == "model_not_found" and "tiny-gpt-oss" in err["message"]
     # Other spellings of the loaded model are accepted.
     for name in ("tiny-gpt-oss.gguf", "TINY-GPT-OSS", "tiny-gpt"):
         status, _ = post(server.port, {**GOOD, "model": name, "hearth_script": reply("ok")})
