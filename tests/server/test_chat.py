@@ -187,6 +187,11 @@ def test_json_schema_answer_parses(client: openai.OpenAI) -> None:
         ask(client, reply("{}"), response_format={"type": "yaml"})
 
 
+def test_json_object_answer(client: openai.OpenAI) -> None:
+    r = ask(client, reply('{"a": [1, "two"], "b": null}'), response_format={"type": "json_object"})
+    assert json.loads(r.choices[0].message.content) == {"a": [1, "two"], "b": None}
+
+
 def test_named_tool_choice_forces_the_call(client: openai.OpenAI) -> None:
     other = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
     cities = {"type": "string", "enum": ["Paris", "Oslo", "Rome"]}

@@ -18,6 +18,7 @@ import pytest
 from tests.helpers.serve import ROOT, ServerProcess, reply
 
 KEY = "s3cret-key"
+PAGE = "http://localhost:3000"
 
 
 def raw(
@@ -127,6 +128,8 @@ def keyed(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         tmp_path_factory.mktemp("keyed"),
         "--max-body-mb",
         "1",
+        "--cors-origin",
+        PAGE,
         env={"HEARTH_API_KEY": KEY},
     )
     yield proc
@@ -150,6 +153,32 @@ def test_body_over_the_limit_is_413(keyed: ServerProcess) -> None:
     big = {**GOOD, "messages": [{"role": "user", "content": "x" * (2 * 1024 * 1024)}]}
     err = error_of(*post(keyed.port, big, Authorization=f"Bearer {KEY}"), 413)
     assert "1 MB" in err["message"]
+
+
+def test_allowed_page_gets_cors(keyed: ServerProcess) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", keyed.port, timeout=60)
+    conn.request(
+        "OPTIONS",
+        "/v1/chat/completions",
+        headers={
+            "Origin": PAGE,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.status == 200
+    assert resp.getheader("Access-Control-Allow-Origin") == PAGE
+    status, body = post(
+        keyed.port,
+        {**GOOD, "hearth_script": reply("from a page")},
+        Origin=PAGE,
+        Authorization=f"Bearer {KEY}",
+    )
+    assert status == 200 and body["choices"][0]["message"]["content"] == "from a page"
+    error_of(*post(keyed.port, GOOD, Origin="http://localhost:4000"), 403)
 
 
 def test_other_addresses_need_a_key(tiny_model: Path, tmp_path: Path) -> None:
