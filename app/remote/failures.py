@@ -177,38 +177,38 @@ class Explain:
     # -- during the reply --------------------------------------------------------------------
 
     def stalled(self, seconds: float, started: bool) -> ErrorEvent:
-        kept = " What arrived is kept." if started else ""
         return self.event(
             "stalled",
-            f"{self.where} sent nothing for {seconds:g} s; Hearth stopped waiting.{kept} Try "
-            "again; a busy server or a very long chat may need a longer wait "
+            f"{self.where} sent nothing for {seconds:g} s; Hearth stopped waiting."
+            f"{_kept(started)} Try again; a busy server or a very long chat may need a longer wait "
             f"(`hearth remotes add {self.name} URL --stall-timeout SECONDS`).",
         )
 
     def lost(self, exc: BaseException | None, started: bool) -> ErrorEvent:
         why = f" ({_reason(exc)})" if exc is not None else ""
-        kept = " What arrived is kept." if started else ""
         return self.event(
             "connection_lost",
-            f"The connection to {self.where} was lost mid-reply{why}.{kept} Check the network "
-            "and send again (or Regenerate).",
+            f"The connection to {self.where} was lost mid-reply{why}.{_kept(started)} Check the "
+            "network and send again (or Regenerate).",
         )
 
     def malformed(self, what: str, started: bool) -> ErrorEvent:
-        kept = " What arrived is kept." if started else ""
         return self.event(
             "bad_response",
-            f"{self.where} sent something that is not an OpenAI chat stream ({what}).{kept} "
-            "Is the address that of an OpenAI-compatible /v1 API?",
+            f"{self.where} sent something that is not an OpenAI chat stream ({what})."
+            f"{_kept(started)} Is the address that of an OpenAI-compatible /v1 API?",
         )
 
     def server_said(self, text: str, started: bool) -> ErrorEvent:
-        kept = " What arrived is kept." if started else ""
         return self.event(
             "server_error",
             f"{self.where} stopped the reply with an error: “{server_message(text.encode())}”."
-            f"{kept} Try again; if it keeps failing, check the server's log.",
+            f"{_kept(started)} Try again; if it keeps failing, check the server's log.",
         )
+
+
+def _kept(started: bool) -> str:
+    return " What arrived is kept." if started else ""
 
 
 def _find(exc: BaseException | None, kind: type[BaseException]) -> Any:
