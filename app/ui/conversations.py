@@ -276,6 +276,12 @@ class ConversationActions(QObject):
 
     # -- chat settings -----------------------------------------------------------------------
 
+    def tool_mode(self, key: str) -> str:
+        """A tool's mode in the open chat (a new chat's pending choice first)."""
+        if self.win.conversation_id is None and key in self.pending_tools:
+            return self.pending_tools[key]
+        return _tool_mode(key, self.win.conversation_id)
+
     def tool_mode_changed(self, key: str, mode: str) -> None:
         """A tool's mode for the open chat (a new chat's is kept until it is saved)."""
         win = self.win

@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.settings.themeChanged.connect(self.set_theme)
         self.settings.closeRequested.connect(self.toggle_settings)
         self.settings.about_button.clicked.connect(self.show_about)
+        self.settings.all_settings_button.clicked.connect(lambda: self.open_settings())
         self.resize(1200, 800)
 
     def _shortcuts(self) -> None:
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
             "settings": bind("Ctrl+,", self.toggle_settings),
             "stop": bind("Esc", self.turns.stop),
             "about": bind("F1", self.show_about),
+            "all_settings": bind("Ctrl+Shift+,", lambda: self.open_settings()),
         }
         # Esc belongs to the focused widget (cancel an edit, clear a search) unless a reply runs.
         self.shortcuts["stop"].setEnabled(False)
@@ -223,6 +225,13 @@ class MainWindow(QMainWindow):
         from app.ui.about import show_about
 
         show_about(self)
+
+    def open_settings(self, page: str | None = None) -> None:
+        """The app-wide Settings dialog (Tools, MCP servers, …), on ``page`` if given."""
+        from app.ui.settings.dialog import open_settings
+
+        open_settings(self, page)
+        self.settings.load_tool_mode(self.conversations.tool_mode("python"))
 
     def _warm_up(self) -> None:
         from app.ui.markdown import render_document
