@@ -226,6 +226,8 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
+    if "peer closed connection" in str(exc):  # h11's words for a body cut short
+        return "the server closed the connection"
     os_error = _find(exc, OSError)
     if isinstance(os_error, OSError) and os_error.strerror:
         return os_error.strerror.lower()
