@@ -110,8 +110,11 @@ class ReplyReader:
     ``hint`` is what the connection remembered: a server known to send reasoning in its own
     field never has its content parsed as Harmony (an answer may well start with "<|")."""
 
-    def __init__(self, hint: str = "") -> None:
+    def __init__(self, hint: str = "", builtins: dict[str, tuple[str, bool]] | None = None) -> None:
         self.hint = hint
+        # Function name -> (recipient, takes code): gpt-oss's built-in tools declared as
+        # functions (app.remote.wire.builtin_calls); their calls go back to the built-in's name.
+        self.builtins = builtins or {}
         self.detected = ""
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
@@ -256,18 +259,26 @@ class ReplyReader:
             pending = self._calls[index]
             if not pending.name:
                 continue
-            name = pending.name
-            recipient = name if name.startswith("functions.") else f"functions.{name}"
-            events.append(
-                ToolCallEvent(
-                    recipient=recipient,
-                    arguments="".join(pending.arguments),
-                    constrain="json",
-                    channel="commentary",
-                )
-            )
+            events.append(self._call_event(pending.name, "".join(pending.arguments)))
         self._calls.clear()
         return events
+
+    def _call_event(self, name: str, arguments: str) -> ToolCallEvent:
+        builtin = self.builtins.get(name)
+        if builtin is None:
+            recipient = name if name.startswith("functions.") else f"functions.{name}"
+            return ToolCallEvent(recipient, arguments, constrain="json", channel="commentary")
+        recipient, code = builtin
+        if not code:
+            return ToolCallEvent(recipient, arguments, constrain="json", channel="commentary")
+        # As gpt-oss writes a python call itself: the bare code, on the analysis channel.
+        try:
+            value = json.loads(arguments)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("code"), str):
+            arguments = value["code"]
+        return ToolCallEvent(recipient, arguments, constrain="code", channel="analysis")
 
 
 class ServerStreamError(Exception):

@@ -43,6 +43,7 @@ from app.engine.events import (
     ToolCallEvent,
 )
 from app.engine.protocol import GenerateRequest
+from app.harmony import ToolNamespace
 from app.remote.connections import Connection, RemoteError, Remotes
 from app.remote.deltas import (
     HARMONY,
@@ -55,7 +56,7 @@ from app.remote.deltas import (
 )
 from app.remote.failures import Explain, retry_after
 from app.remote.keys import KeyStoreError
-from app.remote.wire import chat_body
+from app.remote.wire import builtin_calls, chat_body
 
 MAX_RETRIES = 3  # 429/503 before the first byte
 MAX_RETRY_WAIT = 30.0  # a server that asks for longer gets "try again later" at once
@@ -298,7 +299,7 @@ class RemoteEngine:
                 return
             code = outcome.status_code
             if code == 200:
-                yield from self._read(call, outcome, started)
+                yield from self._read(call, outcome, started, request.settings.builtin_tools)
                 return
             data = _read_error_body(outcome)
             if code in (429, 503) and attempt < MAX_RETRIES:
@@ -363,10 +364,12 @@ class RemoteEngine:
 
     # -- the reply ------------------------------------------------------------------------------
 
-    def _read(self, call: _Call, response: Any, started: float) -> Iterator[EngineEvent]:
+    def _read(
+        self, call: _Call, response: Any, started: float, builtins: list[ToolNamespace]
+    ) -> Iterator[EngineEvent]:
         import httpx2
 
-        reader = ReplyReader(hint=self.connection.reasoning_format)
+        reader = ReplyReader(self.connection.reasoning_format, builtin_calls(builtins))
         clock = _Clock(started)
         kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         failure: ErrorEvent | None = None

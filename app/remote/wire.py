@@ -12,15 +12,26 @@ template), so what it needs is the conversation in OpenAI's shape:
   Harmony keeps it, between the tool calls of the turn still going, and only in the field the
   server itself uses.
 - A tool result is a ``tool`` message answering the earliest unanswered call of that tool.
+- gpt-oss's built-in tools (python, browser) live in the system prompt, which the server writes
+  itself: they are declared as functions instead (``python`` takes ``{"code": …}``,
+  ``browser_search`` the browser's own arguments), and ``builtin_calls`` maps a call of one back
+  to what the turn's tools expect (recipient ``python`` with the code as it is).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from app.engine.protocol import GenerateRequest
-from app.harmony import Message
+from app.harmony import Message, ToolNamespace
+
+_CODE_SCHEMA = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "description": "The Python code to run."}},
+    "required": ["code"],
+}
 
 _NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -56,21 +67,56 @@ def chat_body(
         body["top_k"] = sampling.top_k  # not OpenAI's, but vLLM, llama.cpp and LM Studio read it
     if sampling.seed is not None:
         body["seed"] = sampling.seed
-    if settings.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": function_name(tool.name),
-                    "description": tool.description,
-                    "parameters": tool.parameters or {"type": "object", "properties": {}},
-                },
-            }
-            for tool in settings.tools
-        ]
+    tools = [
+        _function(function_name(tool.name), tool.description, tool.parameters)
+        for tool in settings.tools
+    ]
+    tools += [
+        _function(name, description, parameters)
+        for name, (description, parameters) in _builtins(settings.builtin_tools).items()
+    ]
+    if tools:
+        body["tools"] = tools
     if extra:
         body.update(extra)
     return body
+
+
+def _function(name: str, description: str, parameters: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": parameters or {"type": "object", "properties": {}},
+        },
+    }
+
+
+def _builtins(namespaces: list[ToolNamespace]) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """Function name -> (description, parameters) of each built-in tool."""
+    out: dict[str, tuple[str, dict[str, Any] | None]] = {}
+    for ns in namespaces:
+        if not ns.tools:  # python: the namespace is the tool, and it takes code
+            out[function_name(ns.name)] = (ns.description, _CODE_SCHEMA)
+        for tool in ns.tools:
+            out[function_name(f"{ns.name}.{tool.name}")] = (tool.description, tool.parameters)
+    return out
+
+
+def builtin_calls(namespaces: list[ToolNamespace]) -> dict[str, tuple[str, bool]]:
+    """Function name -> (the recipient the turn's tools know, whether it takes bare code)."""
+    out: dict[str, tuple[str, bool]] = {}
+    for ns in namespaces:
+        if not ns.tools:
+            out[function_name(ns.name)] = (ns.name, True)
+        for tool in ns.tools:
+            out[function_name(f"{ns.name}.{tool.name}")] = (f"{ns.name}.{tool.name}", False)
+    return out
+
+
+def _takes_code(m: Message) -> bool:
+    return m.content_type == "code" or m.recipient == "python"
 
 
 def chat_messages(
@@ -126,12 +172,9 @@ def _assistant(group: list[Message], first_id: int) -> tuple[dict[str, Any], lis
             call_id = f"call_{first_id + len(calls)}"
             name = function_name(m.recipient)
             calls.append((call_id, name))
+            args = json.dumps({"code": m.content}) if _takes_code(m) else m.content
             tool_calls.append(
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": name, "arguments": m.content},
-                }
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
             )
         elif m.channel != "analysis":
             text.append(m.content)

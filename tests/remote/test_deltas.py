@@ -27,8 +27,10 @@ RAW = (
 )
 
 
-def read(chunks: list[str], hint: str = "") -> tuple[list[EngineEvent], ReplyReader]:
-    reader = ReplyReader(hint)
+def read(
+    chunks: list[str], hint: str = "", builtins: dict[str, tuple[str, bool]] | None = None
+) -> tuple[list[EngineEvent], ReplyReader]:
+    reader = ReplyReader(hint, builtins)
     events: list[EngineEvent] = []
     for line in chunks:
         data = line.removeprefix("data: ").strip()
@@ -143,3 +145,14 @@ def test_a_broken_stream_never_reports_a_half_tool_call() -> None:
         }
     )
     assert reader.finish(calls=False) == []
+
+
+def test_a_call_of_a_builtin_declared_as_a_function_comes_back_as_the_builtin() -> None:
+    builtins = {"python": ("python", True), "browser_search": ("browser.search", False)}
+    calls = [("python", '{"code": "print(2+2)"}'), ("browser_search", '{"query": "x"}')]
+    events, _ = read(chunks_fields("", tool_calls=calls), builtins=builtins)
+    got = [e for e in events if isinstance(e, ToolCallEvent)]
+    assert [(e.recipient, e.arguments, e.constrain, e.channel) for e in got] == [
+        ("python", "print(2+2)", "code", "analysis"),  # as gpt-oss writes it itself
+        ("browser.search", '{"query": "x"}', "json", "commentary"),
+    ]

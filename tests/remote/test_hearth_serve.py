@@ -148,6 +148,51 @@ def test_a_tool_call_round_trip_through_the_turn_path(hearth, store: Store) -> N
     engine.close()
 
 
+class PythonTools:
+    """A tool host with gpt-oss's built-in python (declared in the system prompt locally; a
+    server gets it as a function). Runs nothing: the conversion is what is tested here."""
+
+    def __init__(self) -> None:
+        self.calls: list[ToolCall] = []
+
+    def apply(self, prompt: PromptSettings) -> PromptSettings:
+        from app.harmony import python_namespace
+
+        prompt.builtin_tools = [python_namespace()]
+        return prompt
+
+    def run(self, call: ToolCall, ask=None, cancel=None) -> ToolResult:  # type: ignore[no-untyped-def]
+        self.calls.append(call)
+        return ToolResult(text="4")
+
+
+def test_the_python_tool_works_through_a_server(hearth, store: Store) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers.serve import call, reply
+
+    engine, _ = remote(hearth.base_url)
+    tools = PythonTools()
+    scripts = iter([call("python", '{"code": "print(2+2)"}'), reply("It is 4.")])
+    cid = store.create_conversation(settings={"model": "tiny-gpt-oss", "remote": "hearth"}).id
+    outcome = chat.run_turn(
+        store,
+        engine,
+        cid,
+        "2+2?",
+        tools=chat.TurnTools(tools),
+        before_send=lambda request: scripted(engine, next(scripts)),
+    )
+    assert outcome.status == "done", outcome.error
+    # The server saw a function; the turn's tools got python's own call: the bare code.
+    assert [(c.recipient, c.arguments, c.constrain) for c in tools.calls] == [
+        ("python", "print(2+2)", "code")
+    ]
+    assert outcome.content.endswith("It is 4.")
+    rows = store.active_path(cid)
+    assert rows[1].tool_calls and rows[1].tool_calls[0]["name"] == "python"
+    assert rows[2].role == "tool" and rows[2].content == "4"
+    engine.close()
+
+
 def test_stop_mid_reply_against_hearth_serve(hearth) -> None:  # type: ignore[no-untyped-def]
     from tests.helpers.serve import reply
 

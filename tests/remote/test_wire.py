@@ -128,3 +128,31 @@ def test_names_the_openai_schema_accepts() -> None:
     assert function_name("browser.search") == "browser_search"
     assert function_name("python") == "python"
     assert function_name("") == "tool"
+
+
+def test_builtin_tools_are_declared_as_functions_and_their_calls_go_back() -> None:
+    from app.harmony import browser_namespace, python_namespace
+    from app.remote.wire import builtin_calls
+
+    settings = PromptSettings(builtin_tools=[python_namespace(), browser_namespace()])
+    body = chat_body(GenerateRequest([Message("user", "2+2?")], settings=settings), "m")
+    functions = {t["function"]["name"]: t["function"] for t in body["tools"]}
+    assert set(functions) == {"python", "browser_search", "browser_open", "browser_find"}
+    assert functions["python"]["parameters"]["required"] == ["code"]
+    assert "stateful Jupyter notebook" in functions["python"]["description"]
+    assert builtin_calls(settings.builtin_tools)["python"] == ("python", True)
+    assert builtin_calls(settings.builtin_tools)["browser_search"] == ("browser.search", False)
+    # A python call the model made (bare code) goes back as the function's JSON arguments.
+    history = [
+        Message("user", "2+2?"),
+        Message(
+            "assistant", "print(2+2)", channel="analysis", recipient="python", content_type="code"
+        ),
+        Message("tool", "4", channel="analysis", recipient="assistant", name="python"),
+    ]
+    msgs = chat_messages(history)
+    assert msgs[1]["tool_calls"][0]["function"] == {
+        "name": "python",
+        "arguments": '{"code": "print(2+2)"}',
+    }
+    assert msgs[2] == {"role": "tool", "tool_call_id": "call_1", "content": "4"}
