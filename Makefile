@@ -9,7 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 STAMP := $(VENV)/.installed$(if $(GPU),-$(GPU),)
 
-.PHONY: run test lint bench package package-test deb tarball clean venv screenshots
+.PHONY: run test lint bench bench-anchor bench-publish package package-test deb tarball clean venv screenshots
 
 venv: $(STAMP)
 
@@ -40,8 +40,21 @@ lint: $(STAMP)
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(ARGS)
+# `make bench`: every figure in one run (bench/README.md), on the tiny model and on a 2-layer
+# gpt-oss-20b-shaped model beside llama.cpp's own llama-bench (built once by `make bench-anchor`).
+# BENCH_MODEL= (empty) skips the 20b-shaped figures; BENCH_MODEL=PATH measures another GGUF.
+# `make bench-publish` then puts the run's table into README.md and bench/README.md.
+SHAPED_MODEL := bench/.anchor/gpt-oss-20b-shaped-2l.gguf
+BENCH_MODEL ?= $(SHAPED_MODEL)
+
+bench: $(STAMP) $(if $(filter $(SHAPED_MODEL),$(BENCH_MODEL)),bench-anchor)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(if $(BENCH_MODEL),--model $(BENCH_MODEL)) $(ARGS)
+
+bench-anchor: $(STAMP)
+	bash bench/anchor.sh $(PY)
+
+bench-publish: $(STAMP)
+	$(PY) -m bench publish
 
 # The README's screenshots: the real app under Xvfb (needs xvfb, xdotool, imagemagick).
 screenshots: $(STAMP)

@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +26,12 @@ from bench.core import Context, Result  # noqa: E402
 # Benchmark modules in the order they run.
 SUITES: list[str] = [
     "bench.store",
+    "bench.app_path",
     "bench.engine_stream",
     "bench.server",
     "bench.remote",
+    "bench.anchor",
+    "bench.prefill_cancel",
     "bench.download",
     "bench.gui",
     "bench.memory",
@@ -40,7 +44,10 @@ def _table(results: list[Result]) -> str:
     rows = [("benchmark", "figure", "value", "target", "ok")]
     for r in results:
         ok = "" if r.ok is None else ("yes" if r.ok else "NO")
-        rows.append((r.bench, r.name, f"{r.value:.3g} {r.unit}".strip(), r.target, ok))
+        value = f"{r.value:.3g} {r.unit}".strip()
+        if r.spread is not None:
+            value += f" ({r.spread[0]:.3g}-{r.spread[1]:.3g})"
+        rows.append((r.bench, r.name, value, r.target, ok))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -54,14 +61,54 @@ def _fmt(value: float) -> str:
 
 
 def markdown_table(results: list[Result]) -> str:
-    """The same table for the READMEs (bench/results/latest.md), pasted as it is."""
-    lines = ["| suite | figure | value | target | ok |", "|---|---|---:|---|---|"]
+    """The same table for the READMEs (bench/results/latest.md; ``python -m bench publish``
+    puts it in README.md and bench/README.md). A median over runs shows its runs' range."""
+    lines = ["| suite | figure | value (runs' range) | target | ok |", "|---|---|---:|---|---|"]
     for r in results:
         ok = "" if r.ok is None else ("yes" if r.ok else "**no**")
         target = r.target.replace(">=", "≥").replace("<=", "≤")
         value = f"{_fmt(r.value)} {r.unit}".strip()
+        if r.spread is not None:
+            value += f" ({_fmt(r.spread[0])}–{_fmt(r.spread[1])})"
         lines.append(f"| {r.bench} | {r.name} | {value} | {target} | {ok} |")
     return "\n".join(lines) + "\n"
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return ""
+    return out.stdout.strip()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _load() -> list[float]:
+    """The load average (1, 5, 15 min): how busy the machine was around the run."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def _memory_gb() -> float:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            return round(int(f.readline().split()[1]) / 1024**2, 1)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import gpu
 
         return gpu.main(argv[1:])
+    if argv[:1] == ["publish"]:  # `make bench-publish`: see bench/publish.py
+        from bench import publish
+
+        return publish.main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--model", type=Path, help="also measure this GGUF (e.g. the 20b-shaped model)")
     ap.add_argument("--only", help="comma-separated suite names to run")
@@ -94,26 +145,47 @@ def main(argv: list[str] | None = None) -> int:
         )
         results: list[Result] = []
         failed: list[str] = []
+        suite_runs: list[dict[str, object]] = []
+        started = time.time()
         for name in suites:
             t0 = time.perf_counter()
+            load_before = _load()
             print(f"… {name}", file=sys.stderr, flush=True)
             try:
                 results.extend(importlib.import_module(name).run(ctx))
             except Exception:
                 traceback.print_exc()
                 failed.append(name)
-            print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+            took = time.perf_counter() - t0
+            suite_runs.append(
+                {"suite": name, "seconds": round(took, 1), "load": [load_before, _load()]}
+            )
+            print(f"  {name}: {took:.1f} s", file=sys.stderr, flush=True)
     print(_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    from app.cpu import cpu_cores, generation_threads
+
+    dirty = [ln for ln in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
     args.out.write_text(
         json.dumps(
             {
-                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                "seconds": round(time.time() - started, 1),
+                "command": "python -m bench " + " ".join(argv),
+                "commit": _git("rev-parse", "HEAD"),
+                # Files changed against that commit when the run started (empty: a clean tree).
+                "uncommitted": [ln[3:] for ln in dirty],
                 "machine": {
                     "platform": platform.platform(),
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
+                    "cpu": _cpu_model(),
+                    "cores": list(cpu_cores()),
+                    "engine_threads": generation_threads(),
+                    "memory_gb": _memory_gb(),
                 },
+                "model": str(args.model) if args.model else None,
+                "suites": suite_runs,
                 "failed_suites": failed,
                 "results": [r.to_dict() for r in results],
             },

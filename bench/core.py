@@ -28,6 +28,8 @@ class Result:
     unit: str = ""
     target: str = ""  # e.g. ">= 0.97"; empty: informational
     detail: dict[str, Any] = field(default_factory=dict)
+    # (lowest, highest) of the runs behind a median: how far one run can be trusted
+    spread: tuple[float, float] | None = None
 
     @property
     def ok(self) -> bool | None:
@@ -52,6 +54,10 @@ class Context:
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def spread(xs: list[float]) -> tuple[float, float]:
+    return (min(xs), max(xs)) if xs else (0.0, 0.0)
 
 
 def percentile(xs: list[float], p: float) -> float:

@@ -18,71 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.core import Context, Result, median
+from bench.core import Context, Result, median, spread
+from bench.rawloop import RawLoop
 
 BENCH = "engine_stream"
 TOP_K = 40
-
-
-def _raw_runs(model: Path, prompt_text: str, n_gen: int, n_ctx: int, threads: int) -> Any:
-    """A generator: each next() runs one raw loop and yields its tokens/s."""
-    import llama_cpp as L
-
-    from app.engine import native
-
-    native.init(None)
-    mp = L.llama_model_default_params()
-    m = L.llama_model_load_from_file(str(model).encode(), mp)
-    vocab = L.llama_model_get_vocab(m)
-    cp = L.llama_context_default_params()
-    cp.n_ctx = n_ctx
-    cp.n_batch = cp.n_ubatch = 512
-    cp.n_threads = cp.n_threads_batch = threads
-    cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_ENABLED
-    ctx = L.llama_init_from_model(m, cp)
-    data = prompt_text.encode()
-    buf = (L.llama_token * (len(data) + 16))()
-    n = L.llama_tokenize(vocab, data, len(data), buf, len(buf), False, True)
-    prompt = list(buf[:n])
-    stops = []
-    for text in (b"<|return|>", b"<|call|>"):
-        tb = (L.llama_token * 4)()
-        if L.llama_tokenize(vocab, text, len(text), tb, 4, False, True) == 1:
-            stops.append(tb[0])
-    bias = (L.llama_logit_bias * len(stops))()
-    for i, t in enumerate(stops):
-        bias[i].token = t
-        bias[i].bias = float("-inf")
-    n_vocab = L.llama_vocab_n_tokens(vocab)
-    mem = L.llama_get_memory(ctx)
-    head = (L.llama_token * len(prompt))(*prompt)
-    L.llama_decode(ctx, L.llama_batch_get_one(head, len(prompt) - 1))
-    try:
-        while True:
-            ch = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-            no_stop = L.llama_sampler_init_logit_bias(n_vocab, len(stops), bias)
-            L.llama_sampler_chain_add(ch, no_stop)
-            L.llama_sampler_chain_add(ch, L.llama_sampler_init_top_k(TOP_K))
-            L.llama_sampler_chain_add(ch, L.llama_sampler_init_temp(1.0))
-            L.llama_sampler_chain_add(ch, L.llama_sampler_init_dist(1234))
-            # Same work as the engine with its prompt cached: only the last prompt token is
-            # evaluated again, then n_gen tokens are sampled.
-            L.llama_memory_seq_rm(mem, 0, len(prompt) - 1, -1)
-            last = (L.llama_token * 1)(prompt[-1])
-            t0 = time.perf_counter()
-            L.llama_decode(ctx, L.llama_batch_get_one(last, 1))
-            tok = L.llama_sampler_sample(ch, ctx, -1)
-            one = (L.llama_token * 1)()
-            for _ in range(n_gen - 1):
-                one[0] = tok
-                L.llama_decode(ctx, L.llama_batch_get_one(one, 1))
-                tok = L.llama_sampler_sample(ch, ctx, -1)
-            t_end = time.perf_counter()
-            L.llama_sampler_free(ch)
-            yield n_gen / (t_end - t0)
-    finally:
-        L.llama_free(ctx)
-        L.llama_model_free(m)
 
 
 def _full_run(client: Any, messages: list[Any], n_gen: int) -> tuple[float, Any]:
@@ -126,19 +66,20 @@ def stream_vs_raw(ctx: Context, model: Path | None = None, label: str = "") -> l
 
     client = EngineClient(env={**os.environ, "HEARTH_HOME": str(ctx.work / "home")})
     client.start()
+    raw = RawLoop(model, n_ctx, threads, TOP_K)
     try:
         client.load(LoadOptions(model_path=str(model), n_ctx=n_ctx, n_threads=threads))
-        raw = _raw_runs(model, prompt_text, n_gen, n_ctx, threads)
-        next(raw)  # warm-up, both sides
+        prompt = raw.tokenize(prompt_text)
+        raw.run(prompt, n_gen)  # warm-up, both sides
         _full_run(client, messages, n_gen)
         raw_tps, full_tps, host_tps = [], [], []
         for _ in range(runs):
-            raw_tps.append(next(raw))
+            raw_tps.append(raw.run(prompt, n_gen).total_tps)
             tps, stats = _full_run(client, messages, n_gen)
             full_tps.append(tps)
             host_tps.append(stats.generation_tps)
-        raw.close()
     finally:
+        raw.close()
         client.close()
     r, f = median(raw_tps), median(full_tps)
     # Runs alternate, so each pair saw about the same load on the machine: the median of the
@@ -157,7 +98,15 @@ def stream_vs_raw(ctx: Context, model: Path | None = None, label: str = "") -> l
     return [
         Result(BENCH, f"raw loop tok/s{sfx}", r, "tok/s", detail=detail),
         Result(BENCH, f"full path tok/s{sfx}", f, "tok/s", detail=detail),
-        Result(BENCH, f"full path / raw loop{sfx}", ratio, "", ">= 0.97", detail),
+        Result(
+            BENCH,
+            f"full path / raw loop{sfx}",
+            ratio,
+            "",
+            ">= 0.97",
+            detail,
+            spread([b / a for a, b in zip(raw_tps, full_tps, strict=True)]),
+        ),
     ]
 
 
