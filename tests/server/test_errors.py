@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,9 +124,13 @@ def test_web_pages_are_refused(server: ServerProcess) -> None:
 
 @pytest.fixture(scope="module")
 def keyed(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    home = tmp_path_factory.mktemp("keyed")
+    # A second gpt-oss model installed (in Hearth's own folder) but not loaded.
+    (home / "data" / "models").mkdir(parents=True)
+    shutil.copy(tiny_model, home / "data" / "models" / "other-gpt-oss.gguf")
     proc = ServerProcess(
         tiny_model,
-        tmp_path_factory.mktemp("keyed"),
+        home,
         "--max-body-mb",
         "1",
         "--cors-origin",
@@ -147,6 +152,18 @@ def test_api_key(keyed: ServerProcess) -> None:
     assert r.choices[0].message.content == "in"
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=keyed.base_url, api_key="nope", max_retries=0).models.list()
+
+
+def test_installed_models_are_listed_and_named(keyed: ServerProcess) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    status, body = raw(keyed.port, "GET", "/v1/models", headers=auth)
+    assert status == 200
+    assert [(m["id"], m["loaded"]) for m in body["data"]] == [
+        ("tiny-gpt-oss", True),
+        ("other-gpt-oss", False),
+    ]
+    err = error_of(*post(keyed.port, {**GOOD, "model": "other-gpt-oss"}, **auth), 400)
+    assert err["code"] == "model_not_loaded" and "hearth serve --model" in err["message"]
 
 
 def test_body_over_the_limit_is_413(keyed: ServerProcess) -> None:
