@@ -383,7 +383,8 @@ def _cut(view: QTableView) -> list[str]:
                 width -= view.iconSize().width() + margin
             if view.itemDelegateForColumn(c) is not None:  # the progress bar's own frame
                 width -= 16
-            layout = QTextLayout(text, view.font())
+            font = model.data(idx, Qt.ItemDataRole.FontRole)  # as the delegate draws it
+            layout = QTextLayout(text, font.resolve(view.font()) if font else view.font())
             opt = QTextOption()
             opt.setWrapMode(
                 QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -79,16 +79,23 @@ def lay_out_tab(
 
 
 class FitTable(QTableView):
-    """A table that shows all its text at any width: the ``wrap`` columns share the width the
-    others leave, and wrap their text; rows grow to fit it. Other columns fit their contents;
-    ``narrow`` ones too while there is room, else only their longest word (they wrap between
-    words)."""
+    """A table that shows all its text at any width. Columns fit their contents, except:
+    ``wrap`` columns share what the others leave (each keeps at least its header and longest
+    word) and wrap their text, and ``narrow`` ones fit their contents while there is room, else
+    only their longest word. Rows grow to show wrapped text. ``extra``: pixels a column's
+    delegate draws around its text (a progress bar's frame)."""
 
     ROOM_TO_WRAP = 240  # what a wrapping column keeps before narrow columns give up their width
 
-    def __init__(self, model: Any, wrap: Sequence[int] = (0,), narrow: Sequence[int] = ()):
+    def __init__(
+        self,
+        model: Any,
+        wrap: Sequence[int] = (0,),
+        narrow: Sequence[int] = (),
+        extra: dict[int, int] | None = None,
+    ) -> None:
         super().__init__()
-        self.wrap, self.narrow = tuple(wrap), tuple(narrow)
+        self.wrap, self.narrow, self.extra = tuple(wrap), tuple(narrow), dict(extra or {})
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -101,46 +108,62 @@ class FitTable(QTableView):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.horizontalHeader()
         header.setStretchLastSection(False)
-        for c in range(model.columnCount()):
-            mode = QHeaderView.ResizeMode.ResizeToContents
-            if c in self.wrap:
-                mode = QHeaderView.ResizeMode.Stretch
-            elif c in self.narrow:
-                mode = QHeaderView.ResizeMode.Fixed
-            header.setSectionResizeMode(c, mode)
-        if self.narrow:
-            model.modelReset.connect(self._fit_narrow)
-            model.rowsInserted.connect(self._fit_narrow)
-            model.dataChanged.connect(self._fit_narrow)
-            self._fit_narrow()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # _fit sizes every column
+        for signal in (model.modelReset, model.rowsInserted, model.rowsRemoved, model.dataChanged):
+            signal.connect(self._fit)
+        self._fit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._fit_narrow()
+        self._fit()
 
-    def _fit_narrow(self) -> None:
-        if not self.narrow:
-            return
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:  # a scroll bar came or went
+            self._fit()
+        return super().viewportEvent(event)
+
+    def _widths(self, c: int, pad: int) -> tuple[int, int, int]:
+        """Column ``c``'s header width, its width on one line, and that of its longest word."""
+        model = self.model()
+        whole = word = 0
+        for r in range(model.rowCount()):
+            idx = model.index(r, c)
+            font = model.data(idx, Qt.ItemDataRole.FontRole)  # the loaded model is bold
+            fm = QFontMetrics(font.resolve(self.font()) if isinstance(font, QFont) else self.font())
+            add = pad + self.extra.get(c, 0)
+            if model.data(idx, Qt.ItemDataRole.DecorationRole) is not None:
+                add += self.iconSize().width() + pad
+            for line in str(model.data(idx) or "").splitlines():
+                whole = max(whole, fm.horizontalAdvance(line) + add)
+                for w in line.split():
+                    word = max(word, fm.horizontalAdvance(w) + add)
+        head = self.horizontalHeader().sectionSizeHint(c)
+        return head, max(head, whole), max(head, word)
+
+    def _fit(self) -> None:
         model, header = self.model(), self.horizontalHeader()
-        bold = QFont(self.font())
-        bold.setBold(True)  # a marked row (the loaded model) is bold: measure the wider
-        fm = QFontMetrics(bold)
         margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self)
-        pad = 4 * (margin + 1)
-        others = sum(
-            header.sectionSize(c)
-            for c in range(model.columnCount())
-            if c not in self.wrap and c not in self.narrow
-        )
-        room = self.viewport().width() - others - self.ROOM_TO_WRAP * len(self.wrap)
+        pad = 2 * (margin + 1) + 2
+        widths = {c: self._widths(c, pad) for c in range(model.columnCount())}
+        plain = [c for c in widths if c not in self.wrap and c not in self.narrow]
+        for c in plain:
+            header.resizeSection(c, widths[c][1])
+        room = self.viewport().width() - sum(widths[c][1] for c in plain)
+        spare = room - self.ROOM_TO_WRAP * len(self.wrap)
         for c in self.narrow:
-            texts = [str(model.headerData(c, Qt.Orientation.Horizontal) or "")]
-            texts += [str(model.data(model.index(r, c)) or "") for r in range(model.rowCount())]
-            whole = max(fm.horizontalAdvance(t) for t in texts) + pad
-            word = max(fm.horizontalAdvance(w) for t in texts for w in t.split() or [""]) + pad
-            width = whole if whole <= room else word
+            _head, whole, word = widths[c]
+            width = whole if whole <= spare else word
             header.resizeSection(c, width)
+            spare -= width
             room -= width
+        # Wrapping columns keep their longest word whole while they can; when they cannot,
+        # only their header (the text then breaks inside words rather than be cut).
+        least = [widths[c][2] for c in self.wrap]
+        if sum(least) > room:
+            least = [widths[c][0] for c in self.wrap]
+        share = max(0, room - sum(least)) // max(1, len(self.wrap))
+        for c, low in zip(self.wrap, least, strict=True):
+            header.resizeSection(c, low + share)
 
 
 class Async(QObject):

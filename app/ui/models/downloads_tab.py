@@ -31,10 +31,12 @@ class ProgressDelegate(QStyledItemDelegate):
         self._bar = QProgressBar(parent)
         self._bar.hide()
 
+    FRAME = 24  # pixels the bar takes around its text
+
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        return super().sizeHint(option, index) + QSize(24, 6)  # the bar's frame around the text
+        return super().sizeHint(option, index) + QSize(self.FRAME, 6)
 
     def paint(
         self,
@@ -70,7 +72,7 @@ class DownloadsTab(QWidget):
         self._announced: set[DownloadTask] = set()
         # A long status ("cannot reach … retrying") wraps beside the model's name: it never
         # pushes the progress bar, the speed or the time left out of view.
-        self.view = FitTable(self.model, wrap=(0, 1))
+        self.view = FitTable(self.model, wrap=(0, 1), extra={2: ProgressDelegate.FRAME})
         self.view.setItemDelegateForColumn(2, ProgressDelegate(self.view))
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
