@@ -88,7 +88,7 @@ def test_add_list_test_chat_remove(hearth_home: Path) -> None:
     no_key(add, listed, test, said, removed)
 
 
-def test_failures_are_one_clear_line_and_a_jsonl_error(hearth_home: Path) -> None:
+def test_failures_are_one_clear_line_and_a_jsonl_error(hearth_home: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     with ScriptedServer(api_key="another-key") as server:
         add = hearth(
             "remotes", "add", "box", server.url, "--model", MODEL, "--api-key-stdin",
@@ -102,11 +102,20 @@ def test_failures_are_one_clear_line_and_a_jsonl_error(hearth_home: Path) -> Non
         last = json.loads(out.stdout.strip().splitlines()[-1])
         assert last["type"] == "error" and last["kind"] == "auth"
         no_key(add, out)
-    gone = hearth("chat", "--remote", "box", "Hi")
-    assert gone.returncode == 1 and "Cannot reach 'box'" in gone.stderr
-    unknown = hearth("chat", "--remote", "nope", "Hi")
-    assert unknown.returncode == 1 and "no server connection named 'nope'" in unknown.stderr
-    neither = hearth("chat", "Hi")
-    assert neither.returncode == 2 and "give either --model PATH or --remote NAME" in neither.stderr
-    bad = hearth("remotes", "add", "box", "ftp://nowhere")
-    assert bad.returncode == 2 and "is not a server address" in bad.stderr
+    # The quick refusals, in this process (the same code the command runs).
+    code, err = in_process(capsys, "chat", "--remote", "box", "Hi")  # the server is gone
+    assert code == 1 and "Cannot reach 'box'" in err
+    code, err = in_process(capsys, "chat", "--remote", "nope", "Hi")
+    assert code == 1 and "no server connection named 'nope'" in err
+    code, err = in_process(capsys, "chat", "Hi")
+    assert code == 2 and "give either --model PATH or --remote NAME" in err
+    code, err = in_process(capsys, "remotes", "add", "box", "ftp://nowhere")
+    assert code == 2 and "is not a server address" in err
+
+
+def in_process(capsys, *args: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().err
