@@ -21,6 +21,7 @@ from app.engine.events import (
 from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import Message
 from tests.engine.conftest import collect, start_client
+from tests.helpers.crash import LoadWatch, slow_load_model, trial_rng, wait_for
 
 LONG_RUN = SamplingOptions(max_tokens=200_000, seed=5)
 SCRIPT = "<|channel|>final<|message|>Still here.<|return|>"
@@ -94,33 +95,48 @@ def test_sigkill_mid_reply_gives_an_error_event_and_a_new_host_works(
         client.close()
 
 
-def test_sigkill_during_load(tiny_model: Path, tmp_path: Path) -> None:
-    client = start_client(tmp_path / "home")
+def test_sigkill_during_load(
+    tiny_model: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Killed while llama.cpp is loading (a model with gpt-oss's full vocabulary takes about a
+    second): the load ends with engine_died, and the host's own logs show the load had begun and
+    had not finished. A fresh host then loads."""
+    seed, rng = trial_rng("engine host SIGKILL during a load (engine client)", 1)
+    slow = slow_load_model(tmp_path_factory.getbasetemp())
+    monkeypatch.delenv("HEARTH_DEBUG", raising=False)  # llama.cpp's log must go to llama.log
+    home = tmp_path / "home"
+    client = start_client(home)
     try:
         pid = client.pid or 0
-        # Freeze the host so the load request is in flight when it dies.
-        os.kill(pid, signal.SIGSTOP)
+        watch = LoadWatch(home / "logs")
         result: dict[str, BaseException] = {}
 
         def load() -> None:
             try:
-                client.load(LoadOptions(n_threads=1, model_path=str(tiny_model)))
+                client.load(LoadOptions(n_threads=1, model_path=str(slow)))
             except BaseException as e:
                 result["error"] = e
 
         t = threading.Thread(target=load)
         t.start()
+        wait_for(watch.begun)
+        # Setting up the vocabulary alone takes far longer than this on any machine.
+        threading.Event().wait(rng.uniform(0, 0.1))
         os.kill(pid, signal.SIGKILL)
         t.join(30)
         assert not t.is_alive()
+        assert not watch.finished(), f"seed {seed}: the kill came after the load was done"
         err = result.get("error")
-        assert isinstance(err, EngineError) and err.kind == "engine_died"
+        assert isinstance(err, EngineError) and err.kind == "engine_died", err
         assert "exit code -9" in err.message
         client.start()
-        assert (
-            client.load(LoadOptions(n_threads=1, model_path=str(tiny_model))).architecture
-            == "gpt-oss"
-        )
+        watch = LoadWatch(home / "logs")
+        info = client.load(LoadOptions(n_threads=1, model_path=str(tiny_model)))
+        assert info.architecture == "gpt-oss"
+        assert watch.finished(), "engine.log no longer says 'loaded': the proof above needs it"
     finally:
         client.close()
 

@@ -11,8 +11,10 @@ Usage: python -m tests.helpers.tinymodel OUT.gguf
 
 from __future__ import annotations
 
+import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +67,30 @@ TINY = (64, 4, 2, 16, 4, 2, 64)
 GPTOSS_20B_LAYER = (2880, 64, 8, 64, 32, 4, 2880)
 
 
+def _writer(path: str, arch: str) -> Any:
+    """A GGUFWriter that packs long string and integer arrays (a big vocabulary) in one go:
+    gguf packs them item by item, which takes seconds for gpt-oss's 201,088 tokens."""
+    import gguf
+
+    class Writer(gguf.GGUFWriter):
+        def _pack_val(self, val: Any, vtype: Any, add_vtype: bool, sub_type: Any = None) -> bytes:
+            if vtype != gguf.GGUFValueType.ARRAY or sub_type is not None or len(val) < 4096:
+                return bytes(super()._pack_val(val, vtype, add_vtype, sub_type))
+            head = struct.pack("<I", vtype) if add_vtype else b""
+            if all(type(v) is str for v in val):
+                encoded = [v.encode("utf-8") for v in val]
+                body = b"".join(struct.pack("<Q", len(e)) + e for e in encoded)
+                ltype = gguf.GGUFValueType.STRING
+            elif all(isinstance(v, int) and not isinstance(v, bool) for v in val):
+                body = np.asarray(val, dtype="<i4").tobytes()
+                ltype = gguf.GGUFValueType.INT32
+            else:
+                return bytes(super()._pack_val(val, vtype, add_vtype, sub_type))
+            return head + struct.pack("<IQ", ltype, len(val)) + body
+
+    return Writer(path, arch)
+
+
 def write_tiny_gptoss(
     out: str | Path,
     *,
@@ -75,10 +101,13 @@ def write_tiny_gptoss(
     seed: int = 0,
     name: str = "tiny-gpt-oss",
     dims: tuple[int, int, int, int, int, int, int] = TINY,
+    vocab_size: int | None = None,
 ) -> Path:
     """The tiny model; ``dims=GPTOSS_20B_LAYER`` gives gpt-oss-20b's layer shapes (MXFP4 experts,
     f16 attention; ~520 MB a layer) with the same small vocabulary, for tests where a prompt
-    must take real time to evaluate (a 512-token chunk takes seconds on one core)."""
+    must take real time to evaluate (a 512-token chunk takes seconds on one core).
+    ``vocab_size`` pads the vocabulary with filler tokens to that size (gpt-oss's is 201,088), so
+    that loading takes real time (about a second here, mostly llama.cpp's vocabulary set-up)."""
     import gguf
 
     out = Path(out)
@@ -86,12 +115,16 @@ def write_tiny_gptoss(
     E, H, HKV, HD, NEXP, NUSED, FF = dims
     wide = dims != TINY
     tokens = vocabulary()
+    if vocab_size is not None and vocab_size > len(tokens):
+        n_normal = len(tokens) - len(HARMONY_SPECIALS)
+        filler = [f"filler{i:06d}" for i in range(vocab_size - len(tokens))]
+        tokens = [*tokens[:n_normal], *filler, *tokens[n_normal:]]
     vocab = len(tokens)
     n_special = len(HARMONY_SPECIALS)
     types = [gguf.TokenType.NORMAL] * (vocab - n_special) + [gguf.TokenType.CONTROL] * n_special
     ids = {t: i for i, t in enumerate(tokens)}
 
-    w = gguf.GGUFWriter(str(out), arch)
+    w = _writer(str(out), arch) if vocab > 4096 else gguf.GGUFWriter(str(out), arch)
     w.add_name(name)
     if not vocab_only:
         w.add_block_count(n_layer)
@@ -136,10 +169,17 @@ def write_tiny_gptoss(
         a[..., 0] = 117
         return a.reshape(n_exp, rows, nb * 17)
 
+    def embedding() -> np.ndarray:
+        if vocab <= 4096:
+            return f32((vocab, E), 0.5)
+        # A big vocabulary: f16, its filler rows repeating the first ones (random numbers for
+        # them all take seconds).
+        return np.resize(f32((4096, E), 0.5).astype(np.float16), (vocab, E))
+
     if not vocab_only:
-        w.add_tensor("token_embd.weight", f32((vocab, E), 0.5))
+        w.add_tensor("token_embd.weight", embedding())
         w.add_tensor("output_norm.weight", np.ones(E, np.float32))
-        w.add_tensor("output.weight", f32((vocab, E), 0.5))
+        w.add_tensor("output.weight", embedding())
         mx = gguf.GGMLQuantizationType.MXFP4
         for i in range(n_layer):
             p = f"blk.{i}."
