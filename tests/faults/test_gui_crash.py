@@ -86,6 +86,8 @@ def _trial(model: Path, home: str, frac: float, thinking: int, trial: int) -> di
             timeline.append((ev["t"], ev["c"], ev["r"]))
             if not hosts:
                 hosts = engine_hosts(proc.pid)
+                # The search for leftover hosts after the kill finds this one while it runs.
+                assert hosts_for_home(home) == hosts, f"trial {trial}: {hosts}"
             if ev["c"] + ev["r"] >= target:
                 break
         t_kill, killed = kill_whole_app(proc.pid, hosts)

@@ -102,6 +102,8 @@ def _trial(model: Path, home: str, ref: Printed, frac: float, trial: int) -> dic
             printed.add(raw)
             if not hosts:
                 hosts = engine_hosts(proc.pid)
+                # The search for leftover hosts after the kill finds this one while it runs.
+                assert hosts_for_home(home) == hosts, f"trial {trial}: {hosts}"
             if printed.chars >= target or printed.done is not None:
                 break
         t_kill, killed = kill_whole_app(proc.pid, hosts)
