@@ -11,11 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+Chunk = bytes | bytearray | memoryview
 
-def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, fsync: bool = False) -> Path:
-    """Replace ``path`` with ``data`` (text is written as UTF-8). ``fsync=True`` also forces the
+
+def atomic_write(
+    path: str | os.PathLike[str], data: str | Chunk | Sequence[Chunk], *, fsync: bool = False
+) -> Path:
+    """Replace ``path`` with ``data`` (text is written as UTF-8; a sequence of buffers is written
+    one after the other, so a big file need not be joined in memory). ``fsync=True`` also forces the
     bytes to the disk before the rename, for files whose loss after a power cut matters more
     than the few milliseconds it costs. Raises OSError; the target is then untouched and no
     temporary file is left behind."""
@@ -24,7 +30,13 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, fsync: bool
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if isinstance(data, str):
+                f.write(data.encode("utf-8"))
+            elif isinstance(data, bytes | bytearray | memoryview):
+                f.write(data)
+            else:
+                for part in data:
+                    f.write(part)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())

@@ -276,6 +276,7 @@ def prepare_turn(
         settings=prompt_settings(conv.settings),
         sampling=sampling or sampling_options(conv.settings),
         reasoning_budget=reasoning_budget(conv.settings),
+        kv_key=f"chat-{conversation_id}",  # the engine keeps the chat's KV state on disk
     )
     user: StoredMessage | None = None
     if new_text is not None:

@@ -23,6 +23,7 @@ StopReason = Literal["return", "call", "max_tokens", "cancelled", "context_full"
 class GenerationStats:
     prompt_tokens: int = 0  # tokens in the rendered prompt
     cached_tokens: int = 0  # of those, reused from the KV cache (not evaluated again)
+    restored_tokens: int = 0  # of the cached ones, restored from the chat's state on disk
     generated_tokens: int = 0
     prefill_tps: float = 0.0  # evaluated prompt tokens per second
     generation_tps: float = 0.0  # tokens per second after the first

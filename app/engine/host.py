@@ -107,6 +107,7 @@ class Host:
         self.answer_now = threading.Event()  # end the thinking, answer (see ``_generate``)
         self.gen: Any = None
         self._vocab_cache: dict[str, int | None] = {}
+        self.kv: Any = None  # app.engine.kvstate.StateCache: chats' KV state on disk
 
     # -- command reader (own thread) -----------------------------------------------------------
 
@@ -142,6 +143,8 @@ class Host:
         while True:
             cmd = self.commands.get()
             if cmd is None or cmd.get("op") == "shutdown":
+                if self.kv is not None:
+                    self.kv.flush()  # the last reply's state is on its way to disk
                 self._unload()
                 if cmd is not None:
                     self.out.send({"type": "bye"})
@@ -231,11 +234,11 @@ class Host:
         # Room for the reply: its max_tokens, but never more than a quarter of the context.
         reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
         if req.trim:
-            _msgs, dropped, prompt = fit_messages(
+            msgs, dropped, prompt = fit_messages(
                 list(req.messages), tokens_of, gen.n_ctx - reserve
             )
         else:  # the caller wants the whole conversation or an error with the numbers
-            dropped, prompt = 0, tokens_of(list(req.messages))
+            msgs, dropped, prompt = list(req.messages), 0, tokens_of(list(req.messages))
         if dropped:
             self.out.send(
                 TrimmedEvent(
@@ -295,6 +298,11 @@ class Host:
                 out.send(*(e.to_dict() for e in events))
             return bool(events)
 
+        if self.kv is None:
+            from app.engine.kvstate import StateCache
+
+            self.kv = StateCache()
+        restored = self.kv.prepare(gen, req.kv_key, prompt)
         stats = gen.generate(
             prompt,
             req.sampling,
@@ -317,7 +325,10 @@ class Host:
         tail.extend(parser.finish())
         final = _convert_events(tail)
         stats.reasoning_tokens = reasoning_tokens
+        stats.restored_tokens = min(restored, stats.cached_tokens)
         out.send(*(e.to_dict() for e in final), DoneEvent(stats).to_dict())
+        # After the done event: the user has the whole reply before the state is copied.
+        self.kv.save(gen, req.kv_key, prompt, stats, lambda more: tokens_of([*msgs, *more]))
 
 
 class _ControlSet:

@@ -85,6 +85,9 @@ class GenerateRequest:
     ``reasoning_budget``: after about this many tokens of thinking the engine ends the thinking
     and makes the model answer (as the ``answer_now`` command does; checked per batch of tokens,
     so it may run a few tokens over).
+    ``kv_key`` names the chat (e.g. "chat-12"): the host restores the chat's KV state from disk
+    when its context holds less of the prompt, and saves the state the next prompt will share
+    after the reply (``app.engine.kvstate``). None: neither.
     """
 
     messages: list[Message]
@@ -96,6 +99,7 @@ class GenerateRequest:
     grammar_mode: str = "final"  # final | call
     trim: bool = True
     reasoning_budget: int | None = None
+    kv_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +112,7 @@ class GenerateRequest:
             "grammar_mode": self.grammar_mode,
             "trim": self.trim,
             "reasoning_budget": self.reasoning_budget,
+            "kv_key": self.kv_key,
         }
 
     @classmethod
@@ -127,6 +132,7 @@ class GenerateRequest:
             grammar_mode="call" if d.get("grammar_mode") == "call" else "final",
             trim=bool(d.get("trim", True)),
             reasoning_budget=_positive(d.get("reasoning_budget")),
+            kv_key=str(d["kv_key"]) if d.get("kv_key") else None,
         )
 
 
