@@ -30,6 +30,7 @@ SUITES: list[str] = [
     "bench.engine_stream",
     "bench.server",
     "bench.remote",
+    "bench.tools",
     "bench.anchor",
     "bench.prefill_cancel",
     "bench.download",

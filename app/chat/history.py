@@ -39,6 +39,7 @@ def call_message(call: dict[str, Any]) -> Message:
         recipient=str(call["name"]),
         # As the model wrote it; the renderer puts "json" on function calls that carry none.
         content_type=call.get("constrain"),
+        recipient_first=call.get("recipient_first", True) is not False,
     )
 
 

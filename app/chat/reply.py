@@ -189,15 +189,15 @@ def stream_reply(
                     # A preamble is text the user reads before tool calls: part of the answer.
                     rec.append_content(ev.text, hold=True)
                 elif isinstance(ev, ToolCallEvent):
-                    rec.add_tool_call(
-                        {
-                            "name": ev.recipient,
-                            "arguments": ev.arguments,
-                            "constrain": ev.constrain,
-                            "channel": ev.channel,
-                        },
-                        hold=True,
-                    )
+                    call: dict[str, Any] = {
+                        "name": ev.recipient,
+                        "arguments": ev.arguments,
+                        "constrain": ev.constrain,
+                        "channel": ev.channel,
+                    }
+                    if not ev.recipient_first:
+                        call["recipient_first"] = False
+                    rec.add_tool_call(call, hold=True)
                 elif isinstance(ev, TrimmedEvent):
                     outcome.trimmed = ev
                 elif isinstance(ev, DoneEvent):

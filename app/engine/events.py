@@ -110,6 +110,13 @@ class ToolCallEvent(EngineEvent):
     arguments: str = ""
     constrain: str | None = None
     channel: str | None = None
+    recipient_first: bool = True  # False: "<|channel|>analysis to=python" (built-in tools)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.recipient_first:
+            del d["recipient_first"]  # the usual order: --jsonl lines stay as they were
+        return d
 
 
 @dataclass

@@ -378,6 +378,7 @@ def _convert_events(parsed: list[Any]) -> list[EngineEvent]:
                     arguments=ev.arguments,
                     constrain=getattr(ev, "constrain", None),
                     channel=getattr(ev, "channel", None),
+                    recipient_first=getattr(ev, "recipient_first", True),
                 )
             )
         # End carries nothing the done event doesn't: the stop reason is in the stats.

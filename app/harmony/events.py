@@ -49,16 +49,23 @@ class ToolCall:
     recipient: as the model wrote it, e.g. "functions.get_weather". arguments: the raw message
     text (JSON when constrain is "json"; not validated here). constrain: the ``<|constrain|>``
     type or None. channel: the header's channel ("commentary" for functions) or None.
+    recipient_first: False when the model wrote the recipient after the channel
+    ("<|channel|>analysis to=python code", as gpt-oss calls its built-in tools), so the call can
+    be rendered back byte for byte (and the engine's cached prefix still matches).
     """
 
     recipient: str
     arguments: str
     constrain: str | None = None
     channel: str | None = None
+    recipient_first: bool = True
     type: ClassVar[str] = "tool_call"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+        d = {"type": self.type, **asdict(self)}
+        if self.recipient_first:
+            del d["recipient_first"]  # the usual order: not worth a field in every line
+        return d
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ def event_from_dict(d: dict[str, Any]) -> Event:
                 arguments=_str(d, "arguments"),
                 constrain=_opt_str(d, "constrain"),
                 channel=_opt_str(d, "channel"),
+                recipient_first=d.get("recipient_first", True) is not False,
             )
         if kind == "end":
             reason = d.get("reason")

@@ -66,9 +66,14 @@ class Message:
     recipient: str | None = None
     name: str | None = None
     content_type: str | None = None
+    # A call the model wrote as "<|channel|>analysis to=python" (recipient after the channel)
+    recipient_first: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        d = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.recipient_first:
+            del d["recipient_first"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:
@@ -79,6 +84,7 @@ class Message:
             recipient=d.get("recipient"),
             name=d.get("name"),
             content_type=d.get("content_type"),
+            recipient_first=d.get("recipient_first", True) is not False,
         )
 
 

@@ -74,6 +74,9 @@ class Header:
     channel: str | None = None
     recipient: str | None = None
     constrain: str | None = None
+    # "to=…" before "<|channel|>" (harmony's renderer; functions) or after it (gpt-oss's own
+    # built-in tool calls: "<|channel|>analysis to=python code")
+    recipient_first: bool = True
 
     @property
     def kind(self) -> str:
@@ -91,6 +94,8 @@ def parse_header(text: str, role_implied: bool) -> Header | None:
     """
     channel = None
     idx = text.find(CHANNEL)
+    to_at = text.find("to=")
+    recipient_first = idx < 0 or to_at < 0 or to_at < idx
     if idx >= 0:
         after = text[idx + len(CHANNEL) :]
         match = _CHANNEL_VALUE.match(after)
@@ -120,7 +125,12 @@ def parse_header(text: str, role_implied: bool) -> Header | None:
         return None
     if recipient == "all":  # harmony's "everyone": no recipient at all
         recipient = None
-    return Header(channel=channel, recipient=recipient, constrain=constrain)
+    return Header(
+        channel=channel,
+        recipient=recipient,
+        constrain=constrain,
+        recipient_first=recipient_first or recipient is None,
+    )
 
 
 def split_special(text: str) -> list[tuple[str, bool]]:
@@ -249,6 +259,7 @@ class StreamParser:
                         arguments="".join(self._args),
                         constrain=self._msg.constrain,
                         channel=self._msg.channel,
+                        recipient_first=self._msg.recipient_first,
                     )
                 )
                 self._args = []

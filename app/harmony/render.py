@@ -148,7 +148,13 @@ def render_message(message: Message) -> str:
             channel = channel or "final"
         author = role if not message.name else f"{role}:{message.name}"
         return _render_message(
-            author, recipient, channel, content_type, message.content, CALL if is_call else END
+            author,
+            recipient,
+            channel,
+            content_type,
+            message.content,
+            CALL if is_call else END,
+            message.recipient_first,
         )
     author = role if not message.name else f"{role}:{message.name}"
     return _render_message(author, recipient, channel, content_type, message.content, END)
@@ -161,12 +167,16 @@ def _render_message(
     content_type: str | None,
     content: str,
     end: str,
+    recipient_first: bool = True,
 ) -> str:
     header = START + author
-    if recipient and recipient != "all":
-        header += f" to={recipient}"
+    to = f" to={recipient}" if recipient and recipient != "all" else ""
+    if recipient_first or not channel:
+        header += to
     if channel:
         header += CHANNEL + channel
+    if not recipient_first and channel:
+        header += to  # as the model wrote it: "<|channel|>analysis to=python"
     if content_type:
         # harmony writes the constraint as " <|constrain|>json"; accept both "json" and
         # "<|constrain|>json" from callers. Another bare word is a plain content type, written

@@ -151,6 +151,7 @@ def test_parse_prints_events_as_json_lines() -> None:
             "arguments": '{"city": "Zürich"}',
             "constrain": "json",
             "channel": "commentary",
+            "recipient_first": False,  # written after the channel, as in the input
         },
         {"type": "end", "reason": "call"},
     ]

@@ -64,6 +64,7 @@ def test_tool_call_as_the_model_writes_it() -> None:
             "arguments": '{"location":"San Francisco"}',
             "constrain": "json",
             "channel": "commentary",
+            "recipient_first": False,  # kept, so the call renders back as written
         },
         {"type": "end", "reason": "call"},
     ]
@@ -84,8 +85,15 @@ def test_tool_call_header_variants(header: str) -> None:
             f'<|channel|>analysis<|message|>x<|end|><|start|>{header}<|message|>{{"a": 1}}<|call|>'
         )
     )
+    channel_first = header.index("<|channel|>") < header.index("to=")
     assert events[1:] == [
-        ToolCall("functions.f", '{"a": 1}', constrain="json", channel="commentary"),
+        ToolCall(
+            "functions.f",
+            '{"a": 1}',
+            constrain="json",
+            channel="commentary",
+            recipient_first=not channel_first,
+        ),
         End("call"),
     ]
 
@@ -104,6 +112,7 @@ def test_harmony_streamable_parser_data() -> None:
             '{"query": "current US president July 2025", "topn": 10, "source": "news"}',
             constrain="code",
             channel="commentary",
+            recipient_first=False,  # "<|channel|>commentary to=browser.search code"
         )
     ]
 

@@ -78,6 +78,7 @@ class Msg:
     kind: str  # "reasoning" | "content" | "preamble" | "tool"
     text: str
     recipient: str = ""
+    recipient_first: bool = True  # how the header was written (a tool call's)
 
 
 KIND_CHANNEL = {"reasoning": "analysis", "content": "final", "preamble": "commentary"}
@@ -126,7 +127,9 @@ def well_formed(draw: st.DrawFn) -> tuple[list[Token], list[Msg], str]:
     sizes = draw(st.lists(st.integers(1, 7), min_size=1, max_size=4))
     tokens: list[Token] = []
     for i, msg in enumerate(msgs):
-        tokens += header_tokens(msg, first=i == 0, style=draw(st.integers(0, 1)))
+        style = draw(st.integers(0, 1))
+        msg.recipient_first = style == 0
+        tokens += header_tokens(msg, first=i == 0, style=style)
         tokens.append(("<|message|>", True))
         tokens += cut(msg.text, sizes)
         last = i == len(msgs) - 1
@@ -143,7 +146,9 @@ def expected_events(msgs: list[Msg], ending: str) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for msg in msgs:
         if msg.kind == "tool":
-            d: dict[str, object] = ToolCall(msg.recipient, msg.text, "json", "commentary").to_dict()
+            d: dict[str, object] = ToolCall(
+                msg.recipient, msg.text, "json", "commentary", msg.recipient_first
+            ).to_dict()
             out.append(d)
         elif msg.text:
             if out and out[-1]["type"] == msg.kind:

@@ -15,7 +15,7 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from app.harmony import EFFORTS, Message, PromptSettings, Tool, render_prompt
-from app.harmony.render import schema_to_typescript, tools_section
+from app.harmony.render import render_message, schema_to_typescript, tools_section
 
 TEMPLATE = Path(__file__).parents[1] / "helpers" / "gpt-oss.jinja"
 DATE = "2025-06-28"
@@ -323,3 +323,39 @@ def test_template_agrees_on_a_tool_call_in_progress_up_to_two_known_differences(
     )
     assert ours == theirs
     assert "Need the weather tool." in ours
+
+
+def test_a_call_renders_back_in_the_order_the_model_wrote_it() -> None:
+    """gpt-oss writes its built-in tool calls with the recipient after the channel; rendered
+    back the same way, the prompt of the continuation starts with exactly the tokens the engine
+    already holds (prefix reuse), instead of differing from the call on."""
+    from app.harmony import StreamParser
+    from app.harmony.parser import split_special
+
+    generated = (
+        "<|channel|>analysis<|message|>Compute it.<|end|>"
+        "<|start|>assistant<|channel|>analysis to=python code<|message|>print(1)<|call|>"
+    )
+    parser = StreamParser()
+    events = [e for piece, sp in split_special(generated) for e in parser.feed(piece, sp)]
+    (call,) = [e for e in events if type(e).__name__ == "ToolCall"]
+    assert call.recipient == "python" and not call.recipient_first  # type: ignore[attr-defined]
+    history = [
+        Message("user", "hi"),
+        Message("assistant", "Compute it.", channel="analysis"),
+        Message(
+            "assistant",
+            "print(1)",
+            channel="analysis",
+            recipient="python",
+            content_type="code",
+            recipient_first=False,
+        ),
+    ]
+    rendered = render_prompt(history, PromptSettings(), add_generation_prompt=False)
+    assert rendered.endswith("<|start|>assistant" + generated)
+    # The usual order is unchanged.
+    default = render_message(
+        Message("assistant", "{}", channel="commentary", recipient="functions.f")
+    )
+    assert default.startswith("<|start|>assistant to=functions.f<|channel|>commentary")
