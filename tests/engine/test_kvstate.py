@@ -17,45 +17,59 @@ from tests.helpers.kvchat import (
     KEY,
     LONG,
     SAMPLED,
+    Reply,
+    SavedChat,
     ask,
     first_turn,
     follow_up,
     host,
+    reread,
+    save_chat,
 )
 
+MODES = {"greedy": GREEDY, "sampled": SAMPLED}
 
-@pytest.mark.parametrize("sampling", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
+
+@pytest.fixture(scope="module")
+def saved(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> SavedChat:
+    return save_chat(tiny_model, tmp_path_factory.mktemp("kv-saved"))
+
+
+@pytest.fixture(scope="module")
+def rereads(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Reply]:
+    home = tmp_path_factory.mktemp("kv-reread")
+    return {name: reread(tiny_model, home, follow_up(), s) for name, s in MODES.items()}
+
+
+def test_what_is_saved_is_what_the_next_prompt_shares(saved: SavedChat) -> None:
+    # The first prompt, not the reply: Harmony drops the reply's analysis, which came first.
+    saved.install()
+    with kvfiles.StateFile(kvfiles.path_for(KEY)) as sf:
+        assert sf.n_tokens == saved.first.stats.prompt_tokens > 4 * 128
+
+
+@pytest.mark.parametrize("mode", list(MODES))
 def test_restored_continuation_equals_a_full_reread(
-    tiny_model: Path, sampling: SamplingOptions
+    tiny_model: Path, saved: SavedChat, rereads: dict[str, Reply], mode: str
 ) -> None:
-    first = first_turn(tiny_model)
-    path = kvfiles.path_for(KEY)
-    with kvfiles.StateFile(path) as sf:
-        saved = sf.n_tokens
-    # What is saved is what the next prompt shares: the first prompt, not the reply (Harmony
-    # drops its analysis, which came first).
-    assert saved == first.stats.prompt_tokens > 4 * 128
-
+    saved.install()
     with host(tiny_model) as client:
-        restored = ask(client, follow_up(), sampling=sampling)
-    with host(tiny_model) as client:
-        reread = ask(client, follow_up(), key=None, sampling=sampling)
-
-    assert restored.stats.restored_tokens == restored.stats.cached_tokens == saved
-    assert reread.stats.cached_tokens == 0
-    assert restored.stats.prompt_tokens == reread.stats.prompt_tokens
-    assert len(restored.events) > 0 and restored.events == reread.events
+        restored = ask(client, follow_up(), sampling=MODES[mode])
+    n = saved.first.stats.prompt_tokens
+    assert restored.stats.restored_tokens == restored.stats.cached_tokens == n
+    assert restored.stats.prompt_tokens == rereads[mode].stats.prompt_tokens
+    assert len(restored.events) > 0 and restored.events == rereads[mode].events
 
 
-def test_the_state_is_saved_again_after_each_reply(tiny_model: Path) -> None:
-    first_turn(tiny_model)
+def test_the_state_is_saved_again_after_each_reply(tiny_model: Path, saved: SavedChat) -> None:
+    saved.install()
     with host(tiny_model) as client:
         second = ask(client, follow_up(), script="<|channel|>final<|message|>Sure.<|return|>")
     with kvfiles.StateFile(kvfiles.path_for(KEY)) as sf:
         # No analysis in that reply: the next prompt shares its answer too (all but <|return|>,
         # which history writes as <|end|>).
         assert sf.n_tokens > second.stats.prompt_tokens
-        saved = sf.n_tokens
+        saved_now = sf.n_tokens
     third = [
         *follow_up(),
         Message("assistant", "Sure.", channel="final"),
@@ -63,65 +77,79 @@ def test_the_state_is_saved_again_after_each_reply(tiny_model: Path) -> None:
     ]
     with host(tiny_model) as client:
         reply = ask(client, third)
+        # the same chat, its context already in memory: no file needed
+        again = ask(client, third)
     with host(tiny_model) as client:
-        reread = ask(client, third, key=None)
-    assert reply.stats.restored_tokens == saved
-    assert reply.events == reread.events
+        full = ask(client, third, key=None)
+    assert reply.stats.restored_tokens == saved_now
+    assert again.stats.restored_tokens == 0 and again.stats.cached_tokens > saved_now
+    assert reply.events == full.events == again.events
 
 
-def test_regenerating_after_a_restart_uses_the_state(tiny_model: Path) -> None:
+def test_regenerating_after_a_restart_uses_the_state(tiny_model: Path, saved: SavedChat) -> None:
     """A new reply to the same question: the prompt is exactly the saved tokens."""
-    first = first_turn(tiny_model)
+    saved.install()
     question = [Message("user", LONG)]
     with host(tiny_model) as client:
         again = ask(client, question)
     with host(tiny_model) as client:
-        reread = ask(client, question, key=None)
+        full = ask(client, question, key=None)
     # The last prompt token is evaluated again for its logits; the rest comes from disk.
     assert again.stats.restored_tokens == again.stats.cached_tokens
-    assert again.stats.cached_tokens == first.stats.prompt_tokens - 1
-    assert again.events == reread.events
+    assert again.stats.cached_tokens == saved.first.stats.prompt_tokens - 1
+    assert again.events == full.events
 
 
-def test_an_edit_inside_the_restored_part_reads_the_chat_again(tiny_model: Path) -> None:
+def test_an_edit_inside_the_restored_part_reads_the_chat_again(
+    tiny_model: Path, saved: SavedChat
+) -> None:
     """A restored context holds only the last window of the sliding-window layers: a prompt that
     shares less of it must be evaluated from the start, never rolled back into the gap."""
-    first_turn(tiny_model)
+    saved.install()
     edited = [Message("user", LONG[: len(LONG) // 2] + "A different ending.")]
     with host(tiny_model) as client:
         assert ask(client, follow_up()).stats.restored_tokens > 0
         after_restore = ask(client, edited, key=None)
-    with host(tiny_model) as client:
-        reread = ask(client, edited, key=None)
     assert after_restore.stats.cached_tokens == 0
-    assert after_restore.events == reread.events
 
-    # The chat edited the same way (its key given): the file does not match past the edit, so
-    # it is not used; the reply is still right.
+    # The chat edited that way (its key given): the file does not match past the edit, so it is
+    # not used, and the chat is read whole.
+    saved.install()
     with host(tiny_model) as client:
         edited_chat = ask(client, edited)
-    assert edited_chat.stats.restored_tokens == 0
-    assert edited_chat.events == reread.events
+    assert edited_chat.stats.cached_tokens == 0
+    assert after_restore.events == edited_chat.events
 
 
-def test_the_context_already_holding_the_chat_needs_no_file(tiny_model: Path) -> None:
-    with host(tiny_model) as client:
-        ask(client, [Message("user", LONG)], script="<|channel|>final<|message|>Hi.<|return|>")
-        again = ask(client, [*follow_up()[:1], Message("assistant", "Hi."), Message("user", "x")])
-    assert again.stats.restored_tokens == 0 and again.stats.cached_tokens > 4 * 128
-
-
-def test_another_chat_in_between_then_back(tiny_model: Path) -> None:
-    """Switching chats in one window: the other chat replaces the context; coming back restores
-    the first from disk."""
-    first_turn(tiny_model)
+def test_switching_chats_and_back(tiny_model: Path, saved: SavedChat) -> None:
+    """Two chats in one window: the other chat replaces the context; coming back restores the
+    first from disk, then the other from its own file."""
+    saved.install()
     other = [Message("user", "Something else entirely. " * 20)]
     with host(tiny_model) as client:
         ask(client, other, key="chat-2", script="<|channel|>final<|message|>Ok.<|return|>")
         back = ask(client, follow_up())
-        # and chat 2 comes back from its own file
         two = ask(
             client, [*other, Message("assistant", "Ok."), Message("user", "More?")], key="chat-2"
         )
-    assert back.stats.restored_tokens > 4 * 128
+    assert back.stats.restored_tokens == saved.first.stats.prompt_tokens
     assert two.stats.restored_tokens > 0
+
+
+def test_a_reply_cut_short_in_its_thinking_keeps_the_thinking(tiny_model: Path) -> None:
+    """A reply stopped mid-thought is stored with its thinking, which the next prompt keeps
+    (no final answer came after it): the state covers it."""
+    cut = first_turn(tiny_model, key="chat-3")  # (a whole reply, to compare sizes)
+    with host(tiny_model) as client:
+        stopped = ask(
+            client,
+            [Message("user", LONG + "?")],
+            key="chat-4",
+            sampling=SamplingOptions(max_tokens=20),
+            script="<|channel|>analysis<|message|>" + "Let me think about it. " * 5,
+        )
+    assert stopped.stats.stop_reason == "max_tokens"
+    with kvfiles.StateFile(kvfiles.path_for("chat-4")) as sf:
+        assert sf.n_tokens > stopped.stats.prompt_tokens + 10
+    with kvfiles.StateFile(kvfiles.path_for("chat-3")) as sf:
+        assert sf.n_tokens == cut.stats.prompt_tokens

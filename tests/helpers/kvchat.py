@@ -3,11 +3,13 @@ process), a chat whose first reply left its state on disk, and replies compared 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine import kvfiles
 from app.engine.client import EngineClient, GenerateRequest
 from app.engine.events import DoneEvent, EngineEvent, GenerationStats
 from app.engine.options import LoadOptions, SamplingOptions
@@ -30,9 +32,10 @@ WHOLE = SamplingOptions(max_tokens=1000)  # for scripted replies
 
 
 @contextmanager
-def host(model: Path, **options: object) -> Iterator[EngineClient]:
-    """A fresh engine host (its own process: nothing in memory from an earlier one)."""
-    client = EngineClient()
+def host(model: Path, home: Path | None = None, **options: object) -> Iterator[EngineClient]:
+    """A fresh engine host (its own process: nothing in memory from an earlier one), under
+    ``home`` as HEARTH_HOME (default: the test's)."""
+    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)} if home else None)
     client.start()
     try:
         opts = {"n_ctx": 4096, "n_threads": 1, **options}
@@ -72,10 +75,38 @@ def ask(
     return Reply(texts, done.stats)
 
 
-def first_turn(model: Path, question: str = LONG, key: str = KEY, **options: object) -> Reply:
+def first_turn(
+    model: Path, question: str = LONG, key: str = KEY, home: Path | None = None, **options: object
+) -> Reply:
     """One scripted reply in a host that then exits (its state saved on the way out)."""
-    with host(model, **options) as client:
+    with host(model, home, **options) as client:
         return ask(client, [Message("user", question)], key=key, sampling=WHOLE, script=REPLY)
+
+
+@dataclass
+class SavedChat:
+    """The state file ``first_turn`` left, to put in each test's own cache folder."""
+
+    data: bytes
+    first: Reply
+
+    def install(self, key: str = KEY) -> Path:
+        path = kvfiles.path_for(key)
+        path.write_bytes(self.data)
+        return path
+
+
+def save_chat(model: Path, home: Path) -> SavedChat:
+    first = first_turn(model, home=home)
+    return SavedChat((home / "cache" / "kv" / f"{KEY}.kvstate").read_bytes(), first)
+
+
+def reread(model: Path, home: Path, messages: list[Message], sampling: SamplingOptions) -> Reply:
+    """The reply after reading the whole chat (no state), in a fresh host."""
+    with host(model, home) as client:
+        reply = ask(client, messages, key=None, sampling=sampling)
+    assert reply.stats.cached_tokens == 0
+    return reply
 
 
 def follow_up(question: str = LONG, next_question: str = "And then?") -> list[Message]:
