@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "app.cli.remotes_cmd",
     "app.cli.hardware_cmd",
     "app.cli.tools_cmd",
+    "app.cli.cache_cmd",
 ]
 
 
