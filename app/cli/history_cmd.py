@@ -280,8 +280,13 @@ def _restore(args: argparse.Namespace) -> int:
 def _empty_trash(args: argparse.Namespace) -> int:
     try:
         with _open(write=True) as store:
-            n = store.empty_trash()
+            purged = store.empty_trash()
     except StoreError as exc:
         return _fail(exc)
+    from app.tools.workspace import forget_chat
+
+    for cid in purged:
+        forget_chat(cid)
+    n = len(purged)
     print(f"Deleted {n} conversation{'s' if n != 1 else ''} from the trash for good.")
     return 0

@@ -140,8 +140,9 @@ class Store(MessageTree):
     def restore(self, conversation_id: int) -> None:
         self._update_conversation(conversation_id, "deleted_at = NULL", ())
 
-    def empty_trash(self) -> int:
-        """Delete every trashed conversation for good. Returns how many."""
+    def empty_trash(self) -> list[int]:
+        """Delete every trashed conversation for good. Returns their ids (so the caller can
+        remove what else belonged to them, e.g. their tools' folders)."""
         with self._tx() as conn:
             ids = [
                 r[0]
@@ -154,7 +155,7 @@ class Store(MessageTree):
                 )
                 conn.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
                 conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
-        return len(ids)
+        return ids
 
     def _update_conversation(self, cid: int, assignment: str, params: tuple[Any, ...]) -> None:
         with self._tx() as conn:

@@ -14,6 +14,26 @@ def chat_root(conversation_id: int | None) -> Path:
     return paths.data_dir() / "chats" / name
 
 
+def release_chat(conversation_id: int) -> None:
+    """A chat moved to the trash: its kernel is stopped (its memory back); its files stay until
+    the trash is emptied, so Undo or restore loses nothing but the kernel's state."""
+    from app.tools.python.tool import POOL
+
+    POOL.shutdown(chat_root(conversation_id) / "files")
+
+
+def forget_chat(conversation_id: int) -> None:
+    """A chat deleted for good: its kernel stopped and its folder (the files the code wrote,
+    the figures) removed."""
+    import shutil
+
+    from app.tools.python.tool import POOL
+
+    root = chat_root(conversation_id)
+    POOL.shutdown(root / "files")
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def work_dir(conversation_id: int | None) -> Path:
     folder = chat_root(conversation_id) / "files"
     folder.mkdir(parents=True, exist_ok=True)

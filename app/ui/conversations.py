@@ -181,6 +181,9 @@ class ConversationActions(QObject):
         except StoreError as exc:
             win.show_store_error(exc)
             return
+        from app.tools.workspace import release_chat
+
+        release_chat(conversation_id)
         self._last_deleted = conversation_id
         # Undo reopens the chat only if it was the open one; otherwise the user stays where
         # they are (Undo used to switch them to the restored chat).

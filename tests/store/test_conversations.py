@@ -90,7 +90,7 @@ def test_delete_goes_to_trash_restore_undoes_and_only_empty_trash_deletes(store,
     # The trash survives a restart: nothing is lost to a misclick.
     with Store.open(db_path) as s2:
         assert [c.title for c in s2.list_conversations(trashed=True)] == ["gone"]
-        assert s2.empty_trash() == 1
+        assert len(s2.empty_trash()) == 1
         assert s2.list_conversations(trashed=True) == []
         assert [c.id for c in s2.list_conversations()] == [keep.id]
         assert s2.execute_raw("SELECT count(*) FROM messages")[0][0] == 0

@@ -61,9 +61,15 @@ def test_export_import_rename_delete_restore_empty(capsys, filled, tmp_path):
     code, out, _ = _run(capsys, "list", "--trash", "--json")
     assert [r["id"] for r in json.loads(out)] == [b]
     code, out, _ = _run(capsys, "restore", str(b))
+    from app.tools.workspace import chat_root, work_dir
+
+    written = work_dir(a) / "plot.png"  # a file the python tool wrote for this chat
+    written.write_bytes(b"png")
     code, out, _ = _run(capsys, "delete", str(a))
+    assert written.exists()  # in the trash: still restorable with its files
     code, out, _ = _run(capsys, "empty-trash")
     assert code == 0 and "Deleted 1 conversation " in out
+    assert not chat_root(a).exists() and chat_root(b) != chat_root(a)
     code, out, _ = _run(capsys, "list", "--json")
     assert sorted(r["id"] for r in json.loads(out)) == [b, 3]
 
