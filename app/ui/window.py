@@ -297,8 +297,10 @@ class MainWindow(QMainWindow):
         else:
             self.status_speed.setText("")
         if s.get("context_size"):
+            cached = int(s.get("cached_tokens") or 0)  # not read again: in memory or from disk
             self.status_context.setText(
                 f"context {int(s.get('context_used') or 0):,} / {int(s['context_size']):,}"
+                + (f" · {cached:,} cached" if cached else "")
             )
         elif info is not None and info.n_ctx:  # (a server may not say its context size)
             self.status_context.setText(f"context 0 / {info.n_ctx:,}")

@@ -26,9 +26,10 @@ PageFactory = Callable[[QWidget], QWidget]
 
 
 def _pages() -> list[tuple[str, PageFactory]]:
+    from app.ui.settings.cache_page import CachePage
     from app.ui.settings.tools_page import ToolsPage
 
-    return [("Tools", ToolsPage)]
+    return [("Tools", ToolsPage), ("Cache", CachePage)]
 
 
 class SettingsDialog(QDialog):
