@@ -33,6 +33,7 @@ SUITES: list[str] = [
     "bench.tools",
     "bench.anchor",
     "bench.prefill_cancel",
+    "bench.kvstate",
     "bench.download",
     "bench.gui",
     "bench.memory",
