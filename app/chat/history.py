@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.attachments import AttachmentRef, message_text
 from app.engine.options import SamplingOptions
 from app.harmony import EFFORTS, Message, PromptSettings
 from app.store import Message as StoredMessage
@@ -62,6 +63,14 @@ def segment_messages(
     return out
 
 
+def user_text(m: StoredMessage) -> str:
+    """What the model reads for a user message: its attachments (each fenced with its name, or
+    a note pointing to the browser for one too long for the context), then what the user
+    typed. The stored ``content`` stays what the user typed."""
+    refs = [AttachmentRef.from_dict(d) for d in m.attachments or [] if isinstance(d, dict)]
+    return message_text(m.content, refs) if refs else m.content
+
+
 def harmony_history(path: list[StoredMessage]) -> list[Message]:
     """Stored messages (root → leaf) as the Harmony messages the model sees.
 
@@ -73,7 +82,7 @@ def harmony_history(path: list[StoredMessage]) -> list[Message]:
     channel: str | None = None  # of the last call: its result comes back on the same channel
     for m in path:
         if m.role == "user":
-            out.append(Message("user", m.content))
+            out.append(Message("user", user_text(m)))
         elif m.role == "system":
             out.append(Message("system", m.content))
         elif m.role == "tool":

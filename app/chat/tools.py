@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from app.engine.events import ToolResultEvent
 from app.harmony import PromptSettings
+from app.library.browser_tool import BrowserTool
 from app.tools.base import ToolCall, ToolResult, failure
 
 MAX_CALLS = 20  # tool calls in one turn before the model is told to answer with what it has
@@ -55,16 +56,20 @@ class TurnTools:
 
 
 def chat_tools(
-    conversation_id: int | None, cancel: threading.Event, ask: ConsentAsker | None
+    conversation_id: int | None,
+    cancel: threading.Event,
+    ask: ConsentAsker | None,
+    browser: BrowserTool | None = None,
 ) -> tuple[TurnTools | None, dict[str, str]]:
     """The tools this chat has turned on (None when none is: the model is then told of none),
     and why any that is on cannot be offered. Starting MCP servers may take a moment: call it
-    off the GUI thread. A tool folder that cannot be made (a read-only data folder) leaves the
-    chat without tools, never without replies."""
+    off the GUI thread. ``browser``: the chat's documents (``app.chat.documents.chat_browser``),
+    offered whatever the tools' settings say. A tool folder that cannot be made (a read-only
+    data folder) leaves the chat without tools, never without replies."""
     from app.tools.toolbox import Toolbox
 
     try:
-        box = Toolbox.for_chat(conversation_id, cancel=cancel)
+        box = Toolbox.for_chat(conversation_id, cancel=cancel, browser=browser)
     except OSError as exc:
         return None, {"tools": f"the chat's folder for tools cannot be created ({exc.strerror})"}
     return (None if box.empty else TurnTools(box, ask=ask)), dict(box.problems)

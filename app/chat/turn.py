@@ -17,10 +17,11 @@ view shows the rows at once) and ``stream_turn`` on its worker thread. ``run_tur
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.attachments import AttachmentRef, message_text
 from app.chat.history import (
     harmony_history,
     prompt_settings,
@@ -232,6 +233,7 @@ def prepare_turn(
     regenerate: int | None = None,
     model: str | None = None,
     sampling: SamplingOptions | None = None,
+    attachments: Sequence[AttachmentRef] | None = None,
 ) -> PreparedTurn:
     """Build the turn's request, then create its rows.
 
@@ -239,18 +241,23 @@ def prepare_turn(
     - ``edit=ID, text=...``: the user message ID edited (a new sibling; the old one stays).
     - ``regenerate=ID``: a new reply beside assistant message ID (or to user message ID).
     - nothing: answer the active leaf (e.g. after a failed reply).
-    ``sampling`` overrides the chat's stored sampling for this turn only. Raises StoreError
+    ``sampling`` overrides the chat's stored sampling for this turn only. ``attachments`` go
+    with the new user message (planned already: ``app.chat.documents``); an edit keeps the
+    original's unless given. A message with attachments may have no text. Raises StoreError
     (InvalidRequestError for a request that makes no sense) before anything is written.
     """
     conv = store.get_conversation(conversation_id)
     new_text: str | None = None
+    refs = list(attachments or [])
     if edit is not None:
         original = store.get_message(edit)
         if original.role != "user" or original.conversation_id != conversation_id:
             raise InvalidRequestError(
                 f"Message {edit} is not a user message of conversation {conversation_id}."
             )
-        if text is None or not text.strip():
+        if attachments is None:
+            refs = [AttachmentRef.from_dict(d) for d in original.attachments or []]
+        if text is None or not (text.strip() or refs):
             raise InvalidRequestError("The edited message is empty.", "Type something to send.")
         parent_id, new_text = original.parent_id, text
     elif regenerate is not None:
@@ -261,7 +268,7 @@ def prepare_turn(
             )
         parent_id = target.parent_id if target.role == "assistant" else target.id
     elif text is not None:
-        if not text.strip():
+        if not text.strip() and not refs:
             raise InvalidRequestError("The message is empty.", "Type something to send.")
         parent_id, new_text = conv.active_leaf_id, text
     else:
@@ -270,7 +277,7 @@ def prepare_turn(
         parent_id = conv.active_leaf_id
     history = harmony_history(store.path_to(parent_id) if parent_id is not None else [])
     if new_text is not None:
-        history.append(Message("user", new_text))
+        history.append(Message("user", message_text(new_text, refs) if refs else new_text))
     request = GenerateRequest(
         messages=history,
         settings=prompt_settings(conv.settings),
@@ -280,8 +287,16 @@ def prepare_turn(
     )
     user: StoredMessage | None = None
     if new_text is not None:
-        user = store.add_message(conversation_id, "user", new_text, parent_id=parent_id)
+        user = store.add_message(
+            conversation_id,
+            "user",
+            new_text,
+            parent_id=parent_id,
+            attachments=[r.to_dict() for r in refs] or None,
+        )
         parent_id = user.id
+        if not conv.title and not new_text.strip() and refs:
+            store.rename(conversation_id, refs[0].name)  # a file sent without a word
     assistant = store.add_message(
         conversation_id,
         "assistant",
@@ -328,6 +343,7 @@ def run_turn(
     edit: int | None = None,
     regenerate: int | None = None,
     sampling: SamplingOptions | None = None,
+    attachments: Sequence[AttachmentRef] | None = None,
     control: TurnControl | None = None,
     on_event: EventCallback | None = None,
     tools: TurnTools | None = None,
@@ -343,6 +359,7 @@ def run_turn(
         regenerate=regenerate,
         model=info.name if info and info.name else None,
         sampling=sampling,
+        attachments=attachments,
     )
     return stream_turn(
         store,

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from app.harmony.builtin import BROWSER_DESCRIPTION, browser_namespace
+from app.harmony.model import ToolNamespace
 from app.library.index import Doc, LibraryIndex
 from app.library.pages import BrowserState, Page, UsageError, end_of_view, render_view
 from app.library.query import search
@@ -30,8 +32,16 @@ MAX_RESULTS = 20
 FIND_MAX = 50
 FIND_LINES = 4
 
+# harmony's browser description (app.harmony.builtin) told the truth about this one: the pages
+# are the user's documents, the source is the library.
+DESCRIPTION = BROWSER_DESCRIPTION.replace(
+    "Tool for browsing.\n",
+    "Tool for browsing.\nThe pages are the user's own documents (their Library folders and files"
+    " attached to this chat), searched offline.\n",
+).replace("sources=web (default: web)", "sources=library (default: library)")
+
 # The system message's "## browser" section (openai/harmony docs/format.md), with one sentence
-# about where pages come from.
+# about where pages come from (the same text ``namespace`` renders).
 SYSTEM_SECTION = "\n".join(
     [
         "## browser",
@@ -124,6 +134,11 @@ class BrowserTool:
     @property
     def system_section(self) -> str:
         return SYSTEM_SECTION
+
+    @property
+    def namespace(self) -> ToolNamespace:
+        """For ``PromptSettings.builtin_tools``: renders as ``system_section``."""
+        return browser_namespace(DESCRIPTION)
 
     def handles(self, recipient: str) -> bool:
         return recipient.split(".", 1)[0] == "browser"

@@ -90,6 +90,23 @@ def _assistant_parts(m: Message) -> list[str]:
     return parts
 
 
+def _attached(attachments: list[dict[str, Any]]) -> str:
+    """ "*Attached: notes.md (1.2 KB), paper.pdf (20.1 MB, 60 pages; read through the browser)*"
+    (the files themselves stay in Hearth's data folder)."""
+    from app.attachments.extract import format_size
+
+    items = []
+    for a in attachments:
+        if not isinstance(a, dict):
+            continue
+        facts = [format_size(int(a.get("size") or 0))]
+        if a.get("pages"):
+            facts.append(f"{a['pages']} pages")
+        note = "; read through the browser" if a.get("inline") is False else ""
+        items.append(f"{a.get('name') or 'file'} ({', '.join(facts)}{note})")
+    return "*Attached: " + ", ".join(items) + "*"
+
+
 def export_text(store: Store, conversation_id: int, fmt: str) -> str:
     """The conversation as Markdown (``fmt="md"``) or Hearth's JSON (``fmt="json"``)."""
     if fmt == "json":
@@ -119,6 +136,8 @@ def export_markdown(store: Store, conversation_id: int) -> str:
     for m in store.active_path(conversation_id):
         if m.role == "user":
             lines += ["## You", "", m.content.strip(), ""]
+            if m.attachments:
+                lines += [_attached(m.attachments), ""]
         elif m.role == "assistant":
             head = "## Assistant" + (f" ({m.model})" if m.model else "")
             lines += [head, "", "\n\n".join(_assistant_parts(m)), ""]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app.harmony.model import PromptSettings, ToolNamespace
 from app.harmony.model import Tool as HarmonyTool
+from app.library.browser_tool import BrowserTool
 from app.tools import workspace
 from app.tools.base import Tool, ToolCall, ToolContext, ToolResult, failure
 from app.tools.mcp.tool import HUB, McpHub, McpServerTool
@@ -36,6 +37,9 @@ class Toolbox:
     settings: ToolSettings
     python: PythonTool | None = None
     servers: list[McpServerTool] = field(default_factory=list)
+    # The chat's documents (app.chat.documents): offered when the chat has any. Allowing a
+    # folder for the chat is the user's consent; its calls run without asking.
+    browser: BrowserTool | None = None
     problems: dict[str, str] = field(default_factory=dict)  # "python" / server -> why not
 
     @classmethod
@@ -49,6 +53,7 @@ class Toolbox:
         hub: McpHub = HUB,
         pool: KernelPool = POOL,
         cancel: threading.Event | None = None,
+        browser: BrowserTool | None = None,
     ) -> Toolbox:
         """The tools enabled for this chat. Starts the enabled MCP servers that are not running
         yet (side by side; a server that fails is left out and named in ``problems``)."""
@@ -58,6 +63,7 @@ class Toolbox:
             work_dir or workspace.work_dir(conversation_id),
             output_dir or workspace.output_dir(conversation_id),
             settings,
+            browser=browser,
         )
         if settings.mode_for("python", conversation_id) != "off":
             tool = PythonTool(settings.python, pool)
@@ -82,7 +88,8 @@ class Toolbox:
     @property
     def builtin_namespaces(self) -> list[ToolNamespace]:
         """For ``PromptSettings.builtin_tools`` (the system message)."""
-        return [self.python.namespace(self.work_dir)] if self.python is not None else []
+        spaces = [self.python.namespace(self.work_dir)] if self.python is not None else []
+        return spaces + ([self.browser.namespace] if self.browser is not None else [])
 
     @property
     def functions(self) -> list[HarmonyTool]:
@@ -99,13 +106,15 @@ class Toolbox:
 
     @property
     def empty(self) -> bool:
-        return self.python is None and not self.servers
+        return self.python is None and not self.servers and self.browser is None
 
     # -- calls -----------------------------------------------------------------------------------
 
     def find(self, recipient: str) -> Tool | None:
         if self.python is not None and self.python.handles(recipient):
             return self.python
+        if self.browser is not None and self.browser.handles(recipient):
+            return self.browser
         for server in self.servers:
             if server.handles(recipient):
                 return server
@@ -116,11 +125,12 @@ class Toolbox:
 
     def mode_for(self, recipient: str) -> Mode:
         tool = self.find(recipient)
-        return (
-            "off"
-            if tool is None
-            else self.settings.mode_for(self.key_for(tool), self.conversation_id)
-        )
+        return "off" if tool is None else self._mode(tool)
+
+    def _mode(self, tool: Tool) -> Mode:
+        if tool is self.browser:
+            return "auto"
+        return self.settings.mode_for(self.key_for(tool), self.conversation_id)
 
     def context(self, cancel: threading.Event | None = None) -> ToolContext:
         return ToolContext(
@@ -145,7 +155,7 @@ class Toolbox:
                 f"There is no tool named '{call.recipient}' in this chat (available: {offered}).",
             )
         key = self.key_for(tool)
-        mode = self.settings.mode_for(key, self.conversation_id)
+        mode = self._mode(tool)
         if mode == "off":
             return failure("refused", f"The user has not enabled '{call.recipient}' in this chat.")
         if mode == "ask":
@@ -162,4 +172,6 @@ class Toolbox:
 
     def offered(self) -> list[str]:
         names = ["python"] if self.python is not None else []
+        if self.browser is not None:
+            names += ["browser.search", "browser.open", "browser.find"]
         return names + [f"functions.{f.name}" for f in self.functions]
