@@ -2,6 +2,7 @@
 
     hearth chat --model gpt-oss-20b-mxfp4.gguf "Why is the sky blue?"
     echo "Summarise this" | hearth chat --model M.gguf -
+    hearth chat --model M.gguf "What does it conclude?" --attach paper.pdf notes.md
 
 The answer goes to stdout; the model's reasoning goes to stderr (dimmed on a terminal), so
 ``hearth chat ... > answer.txt`` keeps only the answer. On a terminal a short stats line follows.
@@ -39,6 +40,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import chat
+from app.attachments import (
+    Attachment,
+    AttachmentError,
+    AttachmentRef,
+    attach,
+    message_text,
+    plan,
+)
+from app.chat.documents import attachment_budget, chat_browser, history_tokens
 from app.chat.testaid import hook_from_env
 from app.chat.tools import chat_tools
 from app.cli.consent import ask_on_terminal
@@ -51,6 +61,9 @@ from app.engine.events import EngineEvent, ErrorEvent
 from app.engine.options import LoadOptions
 from app.engine.protocol import GenerateRequest
 from app.harmony import EFFORTS, Message, PromptSettings
+from app.library import LibraryError
+from app.library.browser_tool import BrowserTool
+from app.store import Message as StoredMessage
 from app.store import StoreError
 
 if TYPE_CHECKING:
@@ -135,6 +148,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_number(int), metavar="N", help="CPU threads (default: cores)")
     p.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     p.add_argument("prompt", metavar="PROMPT", help="the message; - reads it from stdin")
+    p.add_argument(
+        "--attach",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="attach text, Markdown, code, PDF or Word files (put PROMPT first, or repeat "
+        "--attach); what does not fit in the context is searched with the browser tool",
+    )
     # Persistence (app.chat + app.store): each exchange is saved unless --no-save.
     p.add_argument("--no-save", action="store_true", help="do not save this exchange")
     which = p.add_mutually_exclusive_group()
@@ -186,7 +208,7 @@ def fail(message: str, *, jsonl: bool, kind: str = "bad_request", code: int = 1)
 
 def read_prompt(args: argparse.Namespace) -> str:
     text: str = sys.stdin.read() if args.prompt == "-" else args.prompt
-    if not text.strip():
+    if not text.strip() and not args.attach:
         raise UsageError(
             "the prompt is empty" + (" (nothing on stdin)" if args.prompt == "-" else "")
         )
@@ -233,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         _check_args(args)
         prompt = read_prompt(args)
-    except UsageError as e:
+        attachments = [attach(path) for path in args.attach]
+    except (UsageError, AttachmentError) as e:
         return fail(str(e), jsonl=args.jsonl, code=2)
     settings = PromptSettings(effort=args.effort or "medium", instructions=args.system or "")
     try:
@@ -257,23 +280,46 @@ def run(args: argparse.Namespace) -> int:
             if saved.store is not None and saved.saving and not args.no_save:
                 try:
                     cid = saved.begin(args)
-                    outcome = chat.run_turn(
-                        saved.store,
-                        client,
+                    store = saved.store
+                    refs = _plan(attachments, client, store.active_path(cid))
+                    info = client.model_info
+                    turn = chat.prepare_turn(
+                        store,
                         cid,
                         prompt,
+                        model=info.name if info and info.name else None,
                         sampling=saved.sampling(args),
+                        attachments=refs,
+                    )
+                    browser = chat_browser(store, cid, texts=_texts(attachments))
+                    outcome = chat.stream_turn(
+                        store,
+                        client,
+                        turn,
                         control=control,
                         on_event=printer,
-                        tools=_tools(cid, control),
+                        tools=_tools(cid, control, browser),
                         before_send=hook_from_env(),
                     )
                 except StoreError as e:
                     return fail(str(e), jsonl=args.jsonl, kind="store")
+                except LibraryError as e:
+                    return fail(str(e), jsonl=args.jsonl, kind="library")
                 _report_saved(outcome)
             else:
+                refs = _plan(attachments, client, saved.path())
+                try:
+                    browser = chat_browser(
+                        None,
+                        None,
+                        settings=saved.settings(),
+                        path=[*saved.path(), _unsaved_user(refs)],
+                        texts=_texts(attachments),
+                    )
+                except LibraryError as e:
+                    return fail(str(e), jsonl=args.jsonl, kind="library")
                 request = GenerateRequest(
-                    messages=[*saved.history(), Message("user", prompt)],
+                    messages=[*saved.history(), Message("user", message_text(prompt, refs))],
                     settings=saved.prompt_settings(settings),
                     sampling=saved.sampling(args),
                     reasoning_budget=args.reasoning_budget or saved.reasoning_budget(),
@@ -283,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
                     request,
                     control=control,
                     on_event=printer,
-                    tools=_tools(saved.conversation_id, control),
+                    tools=_tools(saved.conversation_id, control, browser),
                     before_send=hook_from_env(),
                 )
     finally:
@@ -294,13 +340,44 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok and outcome.save_error is None else 1
 
 
-def _tools(conversation_id: int | None, control: chat.TurnControl) -> chat.TurnTools | None:
-    """The tools this chat has turned on (``hearth tools python --mode …``, MCP servers), or
-    None: then the model is told of none."""
-    tools, problems = chat_tools(conversation_id, control.stop_event, ask_on_terminal)
+def _tools(
+    conversation_id: int | None, control: chat.TurnControl, browser: BrowserTool | None = None
+) -> chat.TurnTools | None:
+    """The tools this chat has turned on (``hearth tools python --mode …``, MCP servers, the
+    browser over its documents), or None: then the model is told of none."""
+    tools, problems = chat_tools(conversation_id, control.stop_event, ask_on_terminal, browser)
     for name, why in problems.items():
         print(f"hearth chat: {name} is not available: {why}", file=sys.stderr)
     return tools
+
+
+def _plan(
+    attachments: list[Attachment], engine: Any, path: list[StoredMessage]
+) -> list[AttachmentRef]:
+    """Decide which attachments go in full (the rest are searched with the browser tool), as
+    the window does; say on stderr when some do not fit."""
+    if not attachments:
+        return []
+    info = engine.model_info
+    n_ctx = info.n_ctx if info is not None and info.n_ctx else DEFAULT_CTX
+    p = plan(attachments, attachment_budget(n_ctx, history_tokens(path)))
+    for a in attachments:
+        print(
+            f"{DIM}Attached {a.chip}{RESET}" if sys.stderr.isatty() else f"Attached {a.chip}",
+            file=sys.stderr,
+        )
+    if p.warning:
+        print(f"hearth chat: {p.warning}", file=sys.stderr)
+    return [a.ref for a in attachments]
+
+
+def _texts(attachments: list[Attachment]) -> dict[str, str]:
+    return {a.ref.sha256: a.text for a in attachments}
+
+
+def _unsaved_user(refs: list[AttachmentRef]) -> StoredMessage:
+    """The --no-save message as the browser looks for long attachments in a chat's messages."""
+    return StoredMessage(0, 0, None, "user", attachments=[r.to_dict() for r in refs])
 
 
 def _report_saved(outcome: chat.TurnOutcome) -> None:

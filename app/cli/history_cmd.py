@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.chat.documents import export_chat, export_chat_text
 from app.store import (
     MARK_END,
     MARK_START,
     Conversation,
     Store,
     StoreError,
-    export_text,
-    export_to_file,
     import_file,
 )
 
@@ -208,9 +207,9 @@ def _export(args: argparse.Namespace) -> int:
     try:
         with _open(write=False) as store:
             if args.output is None:
-                sys.stdout.write(export_text(store, args.id, fmt))
+                sys.stdout.write(export_chat_text(store, args.id, fmt))
                 return 0
-            export_to_file(store, args.id, args.output, fmt)
+            export_chat(store, args.id, args.output, fmt)
     except StoreError as exc:
         return _fail(exc)
     except OSError as exc:

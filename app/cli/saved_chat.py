@@ -12,6 +12,7 @@ from typing import Any
 from app import chat
 from app.engine.options import SamplingOptions
 from app.harmony import Message, PromptSettings
+from app.store import Message as StoredMessage
 from app.store import NotFoundError, Store, StoreError
 
 
@@ -82,10 +83,16 @@ class SavedChat:
             return {}
         return self.store.get_conversation(self.conversation_id).settings
 
-    def history(self) -> list[Message]:
+    def path(self) -> list[StoredMessage]:
         if self.store is None or self.conversation_id is None:
             return []
-        return chat.harmony_history(self.store.active_path(self.conversation_id))
+        return self.store.active_path(self.conversation_id)
+
+    def history(self) -> list[Message]:
+        return chat.harmony_history(self.path())
+
+    def settings(self) -> dict[str, Any]:
+        return self._settings()
 
     def prompt_settings(self, given: PromptSettings) -> PromptSettings:
         stored = self._settings()
