@@ -234,9 +234,7 @@ class Host:
         # Room for the reply: its max_tokens, but never more than a quarter of the context.
         reserve = max(1, min(req.sampling.max_tokens, gen.n_ctx // 4))
         if req.trim:
-            msgs, dropped, prompt = fit_messages(
-                list(req.messages), tokens_of, gen.n_ctx - reserve
-            )
+            msgs, dropped, prompt = fit_messages(list(req.messages), tokens_of, gen.n_ctx - reserve)
         else:  # the caller wants the whole conversation or an error with the numbers
             msgs, dropped, prompt = list(req.messages), 0, tokens_of(list(req.messages))
         if dropped:

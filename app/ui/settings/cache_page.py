@@ -80,7 +80,9 @@ class CachePage(QWidget):
         self.usage.setText(f"{n} chat{'s' if n != 1 else ''}, {kvfiles.human(size)}")
         self.clear_button.setEnabled(n > 0)
         auto = kvfiles.default_budget()
-        self.automatic.setText(f"Automatic: {kvfiles.human(auto)} (2 GB at most, 5 % of free space)")
+        self.automatic.setText(
+            f"Automatic: {kvfiles.human(auto)} (2 GB at most, 5 % of the free space)"
+        )
 
     def _budget_changed(self, *_args: object) -> None:
         if self.automatic.isChecked():
