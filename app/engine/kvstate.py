@@ -221,6 +221,12 @@ class StateCache:
         except OSError as e:
             log.warning("KV state %s could not be read: %s", path.name, e)
             return 0
+        except Exception:  # the cache must never cost a reply: read the chat instead
+            log.exception("KV state %s could not be restored; removed", path.name)
+            gen.reset_cache()
+            self._set_floor(None, 0)
+            kvfiles.remove(path)
+            return 0
         if n:
             log.info("restored %d tokens of %s in %.3f s", n, key, time.perf_counter() - t0)
         return n

@@ -215,3 +215,30 @@ def test_the_budget_setting() -> None:
     assert kvfiles.budget_bytes() == 123
     kvfiles.settings_path().write_text("{not json")
     assert kvfiles.budget_setting() is None  # a broken file: automatic, never a failure
+
+
+def _rewrite(path: Path, tokens: Callable[[list[int]], list[int]], state: bytes | None) -> None:
+    """A well-formed file (right identity, checksums that match) with other tokens or state."""
+    with kvfiles.StateFile(path) as sf:
+        identity, old_tokens, old_state = sf.identity, sf.tokens(), bytes(sf.state())
+    kvfiles.write_state(
+        path, KEY, identity, tokens(old_tokens), old_state if state is None else state
+    )
+
+
+@pytest.mark.parametrize("what", ["garbage state", "fewer tokens than the state holds"])
+def test_a_state_llama_cpp_rejects_or_that_disagrees_is_removed(
+    tiny_model: Path, saved: SavedChat, full: Reply, what: str
+) -> None:
+    """Defence behind the checksums: llama.cpp refusing the bytes, or restoring a different
+    number of positions than the file claims, is a failed restore too."""
+    path = saved.install()
+    if what == "garbage state":
+        _rewrite(path, lambda t: t, os.urandom(len(saved.data) // 2))
+    else:
+        _rewrite(path, lambda t: t[:-5], None)
+    with host(tiny_model) as client:
+        reply = ask(client, follow_up(), script=CALL)
+        assert reply.stats.restored_tokens == 0 and reply.stats.cached_tokens == 0
+        assert not path.exists()
+        assert ask(client, follow_up()).events == full.events
