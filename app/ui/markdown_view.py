@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.library.citations import CITE_SCHEME
+from app.ui import math_render
 from app.ui.markdown import IncrementalMarkdown, MarkdownColors, Segment, render_document
 from app.ui.widgets import action_button
 
@@ -46,7 +48,7 @@ class RichLabel(QLabel):
             | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self.linkActivated.connect(open_link)
+        self.linkActivated.connect(self._open_link)
         self._hfw: dict[int, int] = {}
         if html:
             self.setText(html)
@@ -62,6 +64,16 @@ class RichLabel(QLabel):
         if h is None:
             h = self._hfw[width] = super().heightForWidth(width)
         return h
+
+    def _open_link(self, url: str) -> None:
+        # A citation (``cite:3:9:11``) opens its source in the app: the window's Library
+        # (app.ui.library_service) knows the chat's browser pages.
+        if url.startswith(CITE_SCHEME + ":"):
+            library = getattr(self.window(), "library", None)
+            if library is not None:
+                library.open_citation(url)
+            return
+        open_link(url)
 
 
 class CodeBlock(QFrame):
@@ -156,6 +168,7 @@ class MarkdownView(QWidget):
         self._tail: list[QWidget] = []  # the open blocks, re-rendered on each update
         self._tail_kinds: list[str] = []
         self.text = ""
+        self._pending = False  # a formula placed while still being typeset (its source shown)
 
     def blocks(self) -> list[QWidget]:
         done = []
@@ -169,9 +182,12 @@ class MarkdownView(QWidget):
         """Show a finished text (merged blocks: fewest widgets)."""
         self._clear()
         self.text = text
-        for seg in render_document(text, self.colors):
+        segments = render_document(text, self.colors)
+        for seg in segments:
             self._lay.addWidget(_segment_widget(seg))
         self._done.setVisible(self._lay.count() > 0)
+        if any(s.pending for s in segments):
+            self._refresh_when_typeset()
 
     def stream(self, text: str) -> None:
         """The text so far; renders newly finished blocks once, then the tail."""
@@ -181,9 +197,18 @@ class MarkdownView(QWidget):
 
     def finish(self, text: str) -> None:
         self.text = text
-        self._place(self._inc.finish(text), [])
+        segments = self._inc.finish(text)
+        self._place(segments, [])
+        if self._pending or any(s.pending for s in segments):
+            self._refresh_when_typeset()
+
+    def _refresh_when_typeset(self) -> None:
+        """Formulas still being typeset show their source: show the text again once they are
+        ready (a reply that ended, or a chat opened, before its formulas were)."""
+        math_render.renderer().when_ready(self, lambda: self.set_document(self.text))
 
     def _place(self, finished: list[Segment], tail: list[Segment]) -> None:
+        self._pending = self._pending or any(s.pending for s in finished)
         if finished:
             # Finished blocks move from the tail to the done column; the tail is rebuilt.
             self._drop_tail()
@@ -220,6 +245,7 @@ class MarkdownView(QWidget):
 
     def _clear(self) -> None:
         self._drop_tail()
+        self._pending = False
         self._inc = IncrementalMarkdown(self.colors)
         while self._lay.count():
             item = self._lay.takeAt(0)

@@ -234,8 +234,10 @@ class MainWindow(QMainWindow):
         self.settings.load_tool_mode(self.conversations.tool_mode("python"))
 
     def _warm_up(self) -> None:
+        from app.ui import math_render
         from app.ui.markdown import render_document
 
+        math_render.warm_up()  # ziamath and its font load on the maths thread, not at a formula
         render_document("| a |\n|---|\n| 1 |\n\n```python\nx = 1\n```\n", self.theme.markdown)
 
     @property
