@@ -153,3 +153,44 @@ def test_a_reply_cut_short_in_its_thinking_keeps_the_thinking(tiny_model: Path) 
         assert sf.n_tokens > stopped.stats.prompt_tokens + 10
     with kvfiles.StateFile(kvfiles.path_for("chat-3")) as sf:
         assert sf.n_tokens == cut.stats.prompt_tokens
+
+
+def test_a_turn_with_a_tool_call_saves_up_to_its_first_thinking(tiny_model: Path) -> None:
+    """Between tool calls the turn's thinking stays in the prompt; once the turn has its answer
+    Harmony drops it, so the next prompt shares only the history before the turn's reply."""
+    M = Message
+    think = M("assistant", "I need the tool.", channel="analysis")
+    call = M("assistant", "{}", channel="commentary", recipient="functions.f", content_type="json")
+    result = M("tool", '{"ok": true}', name="functions.f", recipient="assistant")
+    with host(tiny_model) as client:
+        first = ask(
+            client,
+            [M("user", LONG)],
+            script="<|channel|>analysis<|message|>I need the tool.<|end|>"
+            "<|start|>assistant to=functions.f<|channel|>commentary <|constrain|>json"
+            "<|message|>{}<|call|>",
+        )
+        assert first.stats.stop_reason == "call" and not kvfiles.path_for(KEY).exists()
+        ask(
+            client,
+            [M("user", LONG), think, call, result],
+            script="<|channel|>analysis<|message|>Done.<|end|>"
+            "<|start|>assistant<|channel|>final<|message|>It worked.<|return|>",
+        )
+    with kvfiles.StateFile(kvfiles.path_for(KEY)) as sf:
+        assert sf.n_tokens == first.stats.prompt_tokens
+    history = [
+        M("user", LONG),
+        think,
+        call,
+        result,
+        M("assistant", "Done.", channel="analysis"),
+        M("assistant", "It worked.", channel="final"),
+        M("user", "Thanks."),
+    ]
+    with host(tiny_model) as client:
+        restored = ask(client, history)
+    with host(tiny_model) as client:
+        full = ask(client, history, key=None)
+    assert restored.stats.restored_tokens == first.stats.prompt_tokens
+    assert restored.events == full.events
