@@ -170,9 +170,18 @@ class ToolCard(QFrame):
         self.error_label.setVisible(bool(error))
         self.output.setPlainText(output)
         self.output.setVisible(bool(output))
-        lines = min(OUTPUT_LINES, max(1, output.count("\n") + 1))
+        lines = min(OUTPUT_LINES, max(1, output.rstrip("\n").count("\n") + 1))
         fm = self.output.fontMetrics()
-        self.output.setFixedHeight(lines * fm.lineSpacing() + 14)
+        m = self.output.contentsMargins()
+        margins = (
+            int(self.output.document().documentMargin() * 2)
+            + 2 * self.output.frameWidth()
+            + m.top()
+            + m.bottom()
+            + 6
+        )
+        # No scroll bar for a short output; a long one scrolls after OUTPUT_LINES lines.
+        self.output.setFixedHeight(lines * fm.lineSpacing() + margins)
         for f in result.get("images") or []:
             self._add_image(f)
         for f in result.get("files") or []:
