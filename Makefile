@@ -59,6 +59,7 @@ bench-publish: $(STAMP)
 # The README's screenshots: the real app under Xvfb (needs xvfb, xdotool, imagemagick).
 screenshots: $(STAMP)
 	$(PY) tools/screenshots.py
+	$(PY) tools/shot_tools.py
 
 # Bundles and installers (packaging/README.md). The bundle takes whichever llama.cpp build the
 # venv has: `make package GPU=cuda` bundles the CUDA build.
