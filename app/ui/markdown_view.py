@@ -5,10 +5,18 @@ fenced block, plus a live tail. While a reply streams only the tail is re-render
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QPaintEvent,
+    QResizeEvent,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,6 +33,9 @@ from app.ui.markdown import IncrementalMarkdown, MarkdownColors, Segment, render
 from app.ui.widgets import action_button
 
 SAFE_SCHEMES = ("http", "https", "mailto")
+# A word this long may not fit a line of the narrowest column (~150 px); CJK runs count too.
+_LONG_WORD = re.compile(r"[^\s<>]{18,}")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def open_link(url: str) -> bool:
@@ -35,13 +46,110 @@ def open_link(url: str) -> bool:
     return bool(QDesktopServices.openUrl(q))
 
 
-class RichLabel(QLabel):
+class WrapLabel(QLabel):
+    """A word-wrapped label that also breaks a word too long for its line (base64, a long URL, a
+    hash) instead of running past its edge, and whose height is the height of its wrapped text.
+
+    QLabel wraps only at word boundaries: a long word made its minimum width the word's width,
+    the layout then asked its height at that width (a few lines) while giving it the column's
+    (many lines), and the paragraphs below were cut off. QLabel offers no wrap mode, so the mode
+    is set on the document it lays its text out in, after each time QLabel resets it (its text,
+    size, font, palette or margins changed); ``_anywhere`` is False until then. Text without a word
+    long enough to need it (most of it) is left alone: setting the mode costs two more layouts.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self._hfw: dict[int, int] = {}
+        self._anywhere = False
+        self._long_word = False  # the text has a word that may be too long for a line
+        if text:
+            self.setText(text)
+
+    # QLabel recomputes its word-wrapped height on every layout pass; with dozens of blocks that
+    # made each streaming update cost O(answer length). Cache it per width until the text changes.
+    def setText(self, text: str) -> None:
+        self._hfw.clear()
+        words = _TAG.sub(" ", text) if self.textFormat() != Qt.TextFormat.PlainText else text
+        self._long_word = _LONG_WORD.search(words) is not None
+        self._anywhere = False
+        super().setText(text)
+
+    def setTextInteractionFlags(self, flags: Qt.TextInteractionFlag) -> None:
+        self._anywhere = False  # selectable text gets its document now
+        super().setTextInteractionFlags(flags)
+
+    def changeEvent(self, event: QEvent) -> None:
+        self._hfw.clear()
+        self._anywhere = False  # a font, palette or margin change lays the text out again
+        super().changeEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._anywhere = False  # so does a resize (QLabel.event marks its layout dirty)
+        super().resizeEvent(event)
+
+    def setWordWrap(self, on: bool) -> None:
+        self._anywhere = False
+        super().setWordWrap(on)
+
+    def setTextFormat(self, fmt: Qt.TextFormat) -> None:
+        self._anywhere = False
+        super().setTextFormat(fmt)
+
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:
+        self._anywhere = False
+        super().setAlignment(alignment)
+
+    def _wrap_anywhere(self) -> None:
+        if not self._anywhere and self._long_word:
+            self._anywhere = True
+            QLabel.heightForWidth(self, max(1, self.width()))  # QLabel lays out (WordWrap)
+            self._set_mode()
+
+    def _set_mode(self) -> bool:
+        """Wrap anywhere in QLabel's document; True if it had been reset to word wrap."""
+        if not self._long_word:
+            return False
+        doc = self.findChild(QTextDocument)  # QLabel's own (it exists for selectable text)
+        if doc is None:
+            return False
+        option = doc.defaultTextOption()
+        if option.wrapMode() == QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere:
+            return False
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        doc.setDefaultTextOption(option)
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        self._wrap_anywhere()
+        h = self._hfw.get(width)
+        if h is None:
+            h = super().heightForWidth(width)
+            if self._set_mode():  # laid out again by a change not seen above: measure again
+                h = super().heightForWidth(width)
+            self._hfw[width] = h
+        return h
+
+    def minimumSizeHint(self) -> QSize:
+        # Any width will do: the text wraps anywhere (the height follows the width).
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), 4 * self.fontMetrics().averageCharWidth()), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._wrap_anywhere()
+        super().paintEvent(event)
+        if self._set_mode():  # painted with word wrap after a change not seen above
+            self.updateGeometry()
+            self.update()
+
+
+class RichLabel(WrapLabel):
     """A selectable rich-text label whose links open only on click, in the system browser."""
 
     def __init__(self, html: str = "") -> None:
         super().__init__()
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
         self.setOpenExternalLinks(False)
         self.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
@@ -49,21 +157,8 @@ class RichLabel(QLabel):
         )
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self.linkActivated.connect(self._open_link)
-        self._hfw: dict[int, int] = {}
         if html:
             self.setText(html)
-
-    # QLabel recomputes its word-wrapped height on every layout pass; with dozens of blocks that
-    # made each streaming update cost O(answer length). Cache it per width until the text changes.
-    def setText(self, text: str) -> None:
-        self._hfw.clear()
-        super().setText(text)
-
-    def heightForWidth(self, width: int) -> int:
-        h = self._hfw.get(width)
-        if h is None:
-            h = self._hfw[width] = super().heightForWidth(width)
-        return h
 
     def _open_link(self, url: str) -> None:
         # A citation (``cite:3:9:11``) opens its source in the app: the window's Library

@@ -36,7 +36,7 @@ from app.engine.events import (
     ToolResultEvent,
 )
 from app.ui.markdown import MarkdownColors
-from app.ui.markdown_view import MarkdownView
+from app.ui.markdown_view import MarkdownView, WrapLabel
 from app.ui.tool_card import ToolCard
 from app.ui.widgets import action_button
 
@@ -73,13 +73,16 @@ class MessageData:
     steps: list[ToolStep] = field(default_factory=list)  # an answer's tool calls, in order
 
 
-class Bubble(QLabel):
+class Bubble(WrapLabel):
     """The user's message: as wide as its longest line (up to its maximum) when there is room,
-    narrower and wrapped when there is not. (A minimum width of the longest line pushed the
-    bubble past the column's edge in a small window, its text cut off.)"""
+    narrower and wrapped when there is not (anywhere in a word too long for a line). (A minimum
+    width of the longest line pushed the bubble past the column's edge in a small window.)"""
 
     def __init__(self, text: str) -> None:
-        super().__init__(text)
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setText(text)
         self.fit_width = 0  # the longest line, with the margins
 
     def sizeHint(self) -> QSize:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.markdown import MarkdownColors
-from app.ui.markdown_view import MarkdownView
+from app.ui.markdown_view import MarkdownView, WrapLabel
 
 OUTPUT_LINES = 18  # shown before the output scrolls
 IMAGE_WIDTH = 560
@@ -98,7 +98,7 @@ class ToolCard(QFrame):
         self.code = MarkdownView(colors)
         self.code.set_document(_code_document(call))
         body.addWidget(self.code)
-        self.error_label = QLabel()
+        self.error_label = WrapLabel()  # a long path or word wraps inside the card
         self.error_label.setObjectName("toolError")
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
