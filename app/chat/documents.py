@@ -18,7 +18,7 @@ A chat's settings hold ``library_folders`` (the folders it may browse; none by d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,7 @@ def chat_browser(
     conversation_id: int | None,
     index: LibraryIndex | None = None,
     *,
+    open_index: Callable[[], LibraryIndex] = LibraryIndex,
     settings: dict[str, Any] | None = None,
     path: Sequence[StoredMessage] | None = None,
     texts: dict[str, str] | None = None,
@@ -139,6 +140,8 @@ def chat_browser(
     """The browser tool for a chat's next turn, or None when it has nothing to browse (no
     allowed folders, no long attachment). A saved chat (``store`` and ``conversation_id``) reads
     its settings and messages from the store; an unsaved one passes ``settings`` and ``path``.
+    Without ``index``, ``open_index()`` opens one only when the chat has something to browse
+    (it may raise LibraryError).
     Indexing a long attachment takes a moment: call it off the GUI thread."""
     if store is not None and conversation_id is not None:
         settings = store.get_conversation(conversation_id).settings
@@ -148,7 +151,7 @@ def chat_browser(
     refs = library_refs(path or [])
     if not folders and not refs:
         return None
-    index = index if index is not None else LibraryIndex()
+    index = index if index is not None else open_index()
     shas = ensure_indexed(index, refs, texts)
     state = BrowserState.from_dict(settings.get(STATE_KEY))
     return ChatBrowser(

@@ -1,4 +1,5 @@
-"""The message box: Enter sends, Shift+Enter adds a line, Esc (or Stop) stops the reply."""
+"""The message box: Enter sends, Shift+Enter adds a line, Esc (or Stop) stops the reply. Files
+come in by the paperclip, a drop or a paste, as chips under it (``app.ui.attachments_bar``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from app.ui.attachments_bar import AttachInput, AttachmentBar, paperclip_icon
 
 MAX_LINES = 10
 
@@ -58,6 +62,18 @@ class Composer(QWidget):
         self.answer_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.answer_button.clicked.connect(self._answer_now)
         self.answer_button.hide()
+        self.attachments = AttachmentBar()
+        self.attachments.changed.connect(self._changed)
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("msgAction")
+        self.attach_button.setIcon(paperclip_icon("#6b7079"))
+        self.attach_button.setToolTip("Attach files (or drop or paste them here)")
+        self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.attach_button.clicked.connect(lambda: self.attachments.pick_files(self))
+        self.attach_input = AttachInput(self.attachments, self.edit)
+        self.attach_input.watch_drops(self.edit.viewport())
+        self.attach_input.watch_drops(self)
+        row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.edit, 1)
         row.addWidget(self.answer_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -67,6 +83,12 @@ class Composer(QWidget):
         center.addWidget(self.frame, 100)
         center.addStretch(1)
         outer.addLayout(center)
+        chips = QHBoxLayout()
+        chips.addStretch(1)
+        chips.addWidget(self.attachments, 100)
+        chips.addStretch(1)
+        self.attachments.setMaximumWidth(820)
+        outer.addLayout(chips)
         self.hint = QLabel("Enter to send · Shift+Enter for a new line")
         self.hint.setObjectName("statusNote")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -110,13 +132,17 @@ class Composer(QWidget):
 
     def submit(self) -> None:
         text = self.text().strip()
-        if not text or self.busy or not self.can_send:
+        files = self.attachments.attachments()
+        if not (text or files) or self.attachments.reading or self.busy or not self.can_send:
             return
         self.edit.clear()
         self.submitted.emit(text)
 
     def _changed(self) -> None:
-        self.send_button.setEnabled(bool(self.text().strip()) and self.can_send and not self.busy)
+        something = bool(self.text().strip()) or bool(self.attachments.attachments())
+        reading = self.attachments.reading
+        self.send_button.setEnabled(something and not reading and self.can_send and not self.busy)
+        self.send_button.setToolTip("Reading the attached files…" if reading else "Send (Enter)")
         count = self.edit.document().lineCount()
         lines = max(1, min(MAX_LINES, count))
         self.edit.setVerticalScrollBarPolicy(

@@ -12,8 +12,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 
 from app import APP_NAME
+from app.chat.documents import export_chat
 from app.store import Message as StoredMessage
-from app.store import StoreError, export_to_file
+from app.store import StoreError
 from app.ui.message import MessageData, ToolStep
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class ConversationActions(QObject):
         self.pending_tools = {}
         win.settings.load({})
         win.settings.load_tool_mode(_tool_mode("python", None))
+        win.folders_button.show_for({})
         win.chat.clear()
         win.sidebar.select(None)
         win.title_label.setText("New chat")
@@ -52,6 +54,7 @@ class ConversationActions(QObject):
         win.last_stats = {}
         win.refresh_status()
         win.update_stack()
+        win.composer.attachments.refresh()
         win.composer.focus()
 
     def open(self, conversation_id: int, reveal: int | None = None) -> bool:
@@ -72,6 +75,7 @@ class ConversationActions(QObject):
         win.conversation_id = conversation_id
         win.settings.load(conv.settings)
         win.settings.load_tool_mode(_tool_mode("python", conversation_id))
+        win.folders_button.show_for(conv.settings)
         win.title_label.setText(conv.display_title)
         win.setWindowTitle(f"{conv.display_title} — {APP_NAME}")
         self.render()
@@ -79,6 +83,7 @@ class ConversationActions(QObject):
         if reveal is not None:
             win.chat.reveal(reveal)
         win.prefs.last_conversation = conversation_id
+        win.composer.attachments.refresh()  # the room left in this chat's context
         return True
 
     def render(self) -> None:
@@ -240,7 +245,8 @@ class ConversationActions(QObject):
         if win.store is None:
             return False
         try:
-            export_to_file(win.store, conversation_id, path, fmt)
+            # Markdown: citations become footnotes naming the files (app.chat.documents).
+            export_chat(win.store, conversation_id, path, fmt, win.library.index(create=False))
         except (StoreError, OSError) as exc:
             win.banner.show_message(
                 f"Could not export to {path}: {exc}. Choose another folder and try again."
@@ -252,7 +258,12 @@ class ConversationActions(QObject):
     # -- messages: send, edit, regenerate, branches ------------------------------------------
 
     def send(self, text: str) -> None:
-        self.win.turns.start(text=text)
+        """Send what the composer holds: its text and the files attached under it (kept there
+        if the reply cannot start)."""
+        bar = self.win.composer.attachments
+        files = bar.attachments()
+        if self.win.turns.start(text=text, attachments=files) and files:
+            bar.clear()
 
     def regenerate(self, message_id: int) -> None:
         self.win.turns.start(regenerate=message_id)
@@ -371,4 +382,5 @@ def _data(m: StoredMessage, branch: tuple[int, int]) -> MessageData:
         sibling_count=branch[1],
         stats=stats,
         thinking_seconds=stats.get("thinking_s"),
+        attachments=[a for a in m.attachments or [] if isinstance(a, dict)],
     )

@@ -35,6 +35,7 @@ from app.engine.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from app.ui.attachments_bar import SentAttachments
 from app.ui.markdown import MarkdownColors
 from app.ui.markdown_view import MarkdownView, WrapLabel
 from app.ui.tool_card import ToolCard
@@ -71,6 +72,7 @@ class MessageData:
     stats: dict[str, Any] = field(default_factory=dict)
     thinking_seconds: float | None = None
     steps: list[ToolStep] = field(default_factory=list)  # an answer's tool calls, in order
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # a user message's files
 
 
 class Bubble(WrapLabel):
@@ -272,6 +274,11 @@ class MessageWidget(QFrame):
             row.addWidget(self.bubble)
             self._bubble_row = row
             outer.addLayout(row)
+            self.files: SentAttachments | None = None
+            if data.attachments:
+                self.files = SentAttachments(data.attachments)
+                outer.addWidget(self.files)
+                self.bubble.setVisible(bool(data.content.strip()))  # files sent without a word
         else:
             self._colors = colors
             self.cards: list[ToolCard] = []

@@ -188,6 +188,17 @@ QToolButton#msgAction:disabled {{ color: {t.border}; }}
     font-family: monospace; font-size: 9pt; }}
 #toolError {{ color: {t.error_text}; }}
 #statusNote {{ color: {t.muted}; font-size: 9pt; }}
+#attachChip {{ border: 1px solid {t.border}; border-radius: 8px; background: {t.code_bg}; }}
+#attachChipError {{ border: 1px solid {t.error_text}; border-radius: 8px;
+    background: {t.error_bg}; }}
+#attachChipError QLabel {{ color: {t.error_text}; }}
+#attachWarning {{ color: {t.error_text}; font-size: 9pt; }}
+QToolButton#sentAttachment {{ border: 1px solid {t.border}; border-radius: 8px; padding: 3px 8px;
+    background: {t.user_bubble}; }}
+QToolButton#sentAttachment:hover {{ background: {t.hover}; }}
+QToolButton#chatFolders {{ border: 1px solid {t.border}; border-radius: 6px; padding: 4px 8px;
+    background: {t.surface}; }}
+QToolButton#chatFolders:hover {{ background: {t.hover}; }}
 #msgStatus {{ color: {t.muted}; font-size: 9pt; font-style: italic; }}
 #banner {{ background: {t.error_bg}; border-radius: 8px; }}
 #banner QLabel {{ color: {t.error_text}; }}

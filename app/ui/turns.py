@@ -20,9 +20,12 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app import chat
+from app.attachments import Attachment, plan
+from app.chat.documents import attachment_budget, chat_browser, history_tokens
 from app.chat.tools import chat_tools
 from app.engine.events import EngineEvent, TrimmedEvent
 from app.engine.protocol import GenerateRequest
+from app.library import LibraryError
 from app.store import Store, StoreError
 from app.tools.base import ToolCall
 from app.ui.message import MessageWidget
@@ -66,10 +69,16 @@ class TurnController(QObject):
         return self.worker is not None
 
     def start(
-        self, text: str | None = None, *, edit: int | None = None, regenerate: int | None = None
+        self,
+        text: str | None = None,
+        *,
+        edit: int | None = None,
+        regenerate: int | None = None,
+        attachments: list[Attachment] | None = None,
     ) -> bool:
         """Send ``text`` (or an edit of message ``edit``, or regenerate reply ``regenerate``) in
-        the open chat. False, with the reason shown, when no reply can start."""
+        the open chat, with the files in ``attachments`` (read already: the composer's chips).
+        False, with the reason shown, when no reply can start."""
         win = self.win
         if self.busy:
             win.note("A reply is still being written: stop it (Esc) first.")
@@ -99,6 +108,13 @@ class TurnController(QObject):
             conversation_id = win.conversations.ensure_saved()
             _record_backend(store, conversation_id, win.engine.remote)
             info = win.engine.info
+            refs = None
+            if attachments:
+                budget = self.attachment_budget()
+                planned = plan(attachments, budget if budget is not None else 0)
+                if planned.warning:
+                    win.note(planned.warning)
+                refs = [a.ref for a in attachments]
             turn = chat.prepare_turn(
                 store,
                 conversation_id,
@@ -106,6 +122,7 @@ class TurnController(QObject):
                 edit=edit,
                 regenerate=regenerate,
                 model=info.name if info and info.name else None,
+                attachments=refs,
             )
         except StoreError as exc:
             win.show_store_error(exc)
@@ -118,11 +135,12 @@ class TurnController(QObject):
         self.streaming = win.chat.widget_for(turn.assistant_message.id)
         control = chat.TurnControl()
         hook = self.request_hook
+        texts = {a.ref.sha256: a.text for a in attachments or []}
 
         def job(on_event: Callable[[EngineEvent], None]) -> chat.TurnOutcome:
             # The chat's tools are found here, off the GUI thread: MCP servers may take a
-            # moment to start.
-            tools = self._tools(conversation_id, control)
+            # moment to start, and a long attachment is indexed for the browser.
+            tools = self._tools(conversation_id, control, texts)
             return chat.stream_turn(
                 store,
                 win.server.engine,  # the queue the local server shares
@@ -136,7 +154,36 @@ class TurnController(QObject):
         self._run_worker(job, control)
         return True
 
-    def _tools(self, conversation_id: int, control: chat.TurnControl) -> chat.TurnTools | None:
+    def attachment_budget(self) -> int | None:
+        """Tokens the next message's attachments may take in the open chat (None while no
+        model is loaded: the context size is not known)."""
+        win = self.win
+        info = win.engine.info
+        if info is None or not info.n_ctx:
+            return None
+        path = []
+        if win.store is not None and win.conversation_id is not None:
+            try:
+                path = win.store.active_path(win.conversation_id)
+            except StoreError:
+                path = []
+        return attachment_budget(info.n_ctx, history_tokens(path))
+
+    def _browser(self, conversation_id: int, texts: dict[str, str]) -> Any:
+        """The chat's browser over its long attachments and allowed Library folders (on the
+        worker thread: indexing a long attachment takes a moment)."""
+        library = self.win.library
+        try:
+            return chat_browser(
+                self.win.store, conversation_id, open_index=library.require, texts=texts
+            )
+        except (LibraryError, StoreError) as exc:
+            self.toolProblem.emit(f"The Library is not available in this chat: {exc}")
+            return None
+
+    def _tools(
+        self, conversation_id: int, control: chat.TurnControl, texts: dict[str, str]
+    ) -> chat.TurnTools | None:
         def ask(call: ToolCall, key: str) -> bool:
             request = ConsentRequest(call, key)
             self.consentRequested.emit(request)
@@ -146,7 +193,8 @@ class TurnController(QObject):
                     return False
             return request.run
 
-        tools, problems = chat_tools(conversation_id, control.stop_event, ask)
+        browser = self._browser(conversation_id, texts)
+        tools, problems = chat_tools(conversation_id, control.stop_event, ask, browser)
         for name, why in problems.items():
             self.toolProblem.emit(f"{name} is not available in this chat: {why}")
         return tools

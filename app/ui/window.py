@@ -36,6 +36,8 @@ from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
 from app.ui.conversations import ConversationActions
 from app.ui.engine_control import EngineController, backend_name
+from app.ui.library_chat import ChatFoldersButton
+from app.ui.library_service import LibraryService
 from app.ui.model_actions import ModelActions
 from app.ui.prefs import UiPrefs
 from app.ui.server_control import LocalServer
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self.turns = TurnController(self)
         self.models = ModelActions(self)
         self.server = LocalServer(self)  # every reply goes through its queue, served or not
+        self.library = LibraryService(self)  # Library folders, the index, citations
         # First run (no chats, never a model): the model manager's welcome panel.
         self._offer_first_run = first_run and self.prefs.last_model is None
 
@@ -136,6 +139,8 @@ class MainWindow(QMainWindow):
         self.settings_button.setToolTip("Reasoning effort, instructions, sampling (Ctrl+,)")
         self.settings_button.clicked.connect(self.toggle_settings)
         header.addWidget(self.title_label, 1)
+        self.folders_button = ChatFoldersButton(self)
+        header.addWidget(self.folders_button)
         header.addWidget(self.settings_button)
         col.addLayout(header)
         banners = QVBoxLayout()
@@ -155,6 +160,9 @@ class MainWindow(QMainWindow):
         col.addWidget(self.stack, 1)
         self.composer = Composer()
         col.addWidget(self.composer)
+        self.composer.attachments.budget = self.turns.attachment_budget
+        for target in (self.chat.viewport(), self.empty):  # files dropped on the chat
+            self.composer.attach_input.watch_drops(target)
         row.addWidget(pane, 1)
 
         self.settings = SettingsPanel()
@@ -237,6 +245,7 @@ class MainWindow(QMainWindow):
         from app.ui.markdown import render_document
 
         math_render.warm_up()  # ziamath and its font load on the maths thread, not at a formula
+        self.library.start()  # changes to Library folders made while Hearth was closed
         render_document("| a |\n|---|\n| 1 |\n\n```python\nx = 1\n```\n", self.theme.markdown)
 
     @property
@@ -394,6 +403,7 @@ class MainWindow(QMainWindow):
         self.prefs.last_conversation = self.conversation_id
         self.save_prefs()
         self.server.stop()
+        self.library.shutdown()
         self.engine.close()
         if self._own_store and self.store is not None:
             self.store.close()
