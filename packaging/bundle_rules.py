@@ -276,6 +276,12 @@ KERNEL_METADATA = [
     "matplotlib", "matplotlib-inline", "comm", "mcp", "mcp-types", "pydantic", "psutil",
 ]  # fmt: skip
 
+# Attachments and maths read files of their own at run time, beside their modules: ziamath its
+# STIX Two Math font, latex2mathml its symbol table, python-docx its document templates,
+# pypdfium2 its version files (pypdfium2_raw also ships libpdfium: collected as a library).
+DATA_PACKAGES = ["ziamath", "latex2mathml", "docx", "pypdfium2", "pypdfium2_raw"]
+LIBRARY_PACKAGES = ["pypdfium2_raw"]
+
 
 def bwrap_files(package_dir: Path) -> list[tuple[str, str]]:
     """The bubblewrap binary (the python tool's Linux sandbox) and the libcap it links through
