@@ -317,12 +317,16 @@ class StateCache:
                 gen.reset_cache()
                 return
             del cache[n:]
+        path = kvfiles.path_for(key)
         size = L.llama_state_seq_get_size(gen.ctx, 0)
+        if size > kvfiles.budget_bytes(path.parent):  # (not even copied out of llama.cpp)
+            kvfiles.remove(path)  # an older, shorter state of this chat: stale now
+            log.info("KV state of %s (%s) not saved: over the budget", key, kvfiles.human(size))
+            return
         buf = (ctypes.c_uint8 * size)()
         if L.llama_state_seq_get_data(gen.ctx, buf, size, 0) != size:
             log.warning("llama.cpp did not copy the state of %s", key)
             return
-        path = kvfiles.path_for(key)
         self._writer.put(_Job(path, key, self._identity_of(gen), list(cache), buf))
         log.info(
             "state of %s: %d tokens, %s copied in %.3f s",
