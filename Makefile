@@ -60,6 +60,7 @@ bench-publish: $(STAMP)
 screenshots: $(STAMP)
 	$(PY) tools/screenshots.py
 	$(PY) tools/shot_tools.py
+	$(PY) tools/shot_documents.py
 
 # Bundles and installers (packaging/README.md). The bundle takes whichever llama.cpp build the
 # venv has: `make package GPU=cuda` bundles the CUDA build.

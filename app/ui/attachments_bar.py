@@ -165,7 +165,6 @@ class AttachmentChip(QFrame):
         lay.setContentsMargins(8, 2, 2, 2)
         lay.setSpacing(2)
         self.label = QLabel(f"{self.name} · Reading…")
-        self.label.setWordWrap(True)
         self.label.setMaximumWidth(720)
         self.remove_button = QToolButton()
         self.remove_button.setObjectName("msgAction")
@@ -189,6 +188,10 @@ class AttachmentChip(QFrame):
         self.error = sentence
         self.setObjectName("attachChipError")
         self.label.setText(sentence)
+        # The reason is a sentence: wrapped, as wide as it needs up to the chip's maximum (a
+        # wrapped label's own size hint is a narrow column).
+        self.label.setWordWrap(True)
+        self.label.setMinimumWidth(min(self.label.fontMetrics().horizontalAdvance(sentence), 560))
         self.setToolTip(f"{self.path} will not be sent")
         self.style().unpolish(self)
         self.style().polish(self)

@@ -95,7 +95,10 @@ def _citations(state: Any) -> None:
                 first = int(m.group(2))
                 last = max(first, int(m.group(3)) if m.group(3) else first)
                 cite.content = m.group(0)
-                cite.meta = {"url": citation_url(int(m.group(1)), first, last)}
+                cite.meta = {
+                    "url": citation_url(int(m.group(1)), first, last),
+                    "label": f"L{first}" if last == first else f"L{first}–{last}",
+                }
                 children.append(cite)
                 pos = m.end()
             if pos < len(t.content):
@@ -308,9 +311,12 @@ class _Renderer:
                 case "math_inline":
                     out.append(self._math(t))
                 case "citation":
+                    # A chip naming the lines ("L9–11"); the source is one click away (the
+                    # model's cursor number means nothing to a reader). Copy keeps 【3†L9-L11】.
                     out.append(
                         f'<a href="{t.meta["url"]}" style="color:{c.link}; '
-                        f'text-decoration:none">{html.escape(t.content, quote=False)}</a>'
+                        f'background-color:{c.code_bg}; text-decoration:none">'
+                        f"&#8201;{t.meta['label']}&#8201;</a>"
                     )
                 case _:
                     if t.content:

@@ -129,7 +129,7 @@ def test_browser_citations_become_links_the_app_resolves() -> None:
     html = render_document("Cells reach 20% 【1†L23-L24】 or 【2†L5】; `【3†L1】` is code.", C)[
         0
     ].html
-    assert '<a href="cite:1:23:24"' in html and ">【1†L23-L24】</a>" in html
+    assert '<a href="cite:1:23:24"' in html and ">&#8201;L23–24&#8201;</a>" in html
     assert '<a href="cite:2:5:5"' in html
     assert 'href="cite:3' not in html  # not inside a code span
     assert parse_citation_url("cite:1:23:24") == (1, 23, 24)
