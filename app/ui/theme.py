@@ -196,8 +196,9 @@ QToolButton#msgAction:disabled {{ color: {t.border}; }}
 QToolButton#sentAttachment {{ border: 1px solid {t.border}; border-radius: 8px; padding: 3px 8px;
     background: {t.user_bubble}; }}
 QToolButton#sentAttachment:hover {{ background: {t.hover}; }}
-QToolButton#chatFolders {{ border: 1px solid {t.border}; border-radius: 6px; padding: 4px 8px;
-    background: {t.surface}; }}
+QToolButton#chatFolders {{ border: 1px solid {t.border}; border-radius: 6px;
+    padding: 4px 20px 4px 8px; background: {t.surface}; }}
+QToolButton#chatFolders::menu-indicator {{ subcontrol-position: right center; right: 6px; }}
 QToolButton#chatFolders:hover {{ background: {t.hover}; }}
 #msgStatus {{ color: {t.muted}; font-size: 9pt; font-style: italic; }}
 #banner {{ background: {t.error_bg}; border-radius: 8px; }}
