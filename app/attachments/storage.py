@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -122,16 +123,25 @@ def load_text(ref: AttachmentRef) -> str | None:
         return None
 
 
-def remove_unreferenced(keep: set[str]) -> int:
+def remove_unreferenced(keep: set[str], min_age_s: float = 0.0) -> int:
     """Delete stored attachments whose sha256 is not in ``keep`` (after chats are deleted for
-    good); returns how many were removed."""
+    good), leaving those stored less than ``min_age_s`` ago (a file attached in a window but not
+    sent yet is in no message); returns how many were removed."""
     removed = 0
     root = attachments_root()
+    cutoff = time.time() - min_age_s
     for prefix in root.iterdir():
         if not prefix.is_dir():
             continue
         for folder in prefix.iterdir():
-            if folder.name not in keep:
+            if folder.name not in keep and _stored_at(folder) <= cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
     return removed
+
+
+def _stored_at(folder: Path) -> float:
+    try:
+        return max([folder.stat().st_mtime] + [p.stat().st_mtime for p in folder.iterdir()])
+    except OSError:
+        return 0.0

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from app.attachments import AttachmentRef, estimate_tokens, load_text
+from app.attachments.storage import remove_unreferenced
 from app.fsutil import atomic_write
 from app.library import BrowserState, BrowserTool, LibraryIndex, footnotes
 from app.library.index import ATTACHMENT_PREFIX
+from app.library.index import default_path as default_index_path
 from app.store import Message as StoredMessage
 from app.store import Store, StoreError, export_text
 from app.tools.base import ToolCall, ToolContext, ToolResult
@@ -182,3 +184,40 @@ def export_chat(
 ) -> Path:
     """Write ``export_chat_text`` atomically. Raises StoreError or OSError."""
     return atomic_write(path, export_chat_text(store, conversation_id, fmt, index))
+
+
+def attachments_in_use(store: Store) -> set[str]:
+    """The sha256 of every file attached to a message of any chat (the trash's included)."""
+    keep: set[str] = set()
+    for trashed in (False, True):
+        for conv in store.list_conversations(trashed=trashed):
+            for m in store.messages(conv.id):
+                keep.update(r.sha256 for r in refs_of(m))
+    return keep
+
+
+UNSENT_GRACE_S = 24 * 3600  # a file attached in a window but not sent yet is in no message
+
+
+def forget_attachments(store: Store, index: LibraryIndex | None = None) -> int:
+    """After chats are deleted for good: remove the stored files (and their Library index
+    entries) that no message refers to any more. Returns how many files were removed."""
+    keep = attachments_in_use(store)
+    removed = remove_unreferenced(keep, min_age_s=UNSENT_GRACE_S)
+    if index is None and default_index_path().exists():
+        index = LibraryIndex()
+    if index is not None:
+        con = index.connection()
+        gone = [
+            int(doc_id)
+            for doc_id, key in con.execute(
+                "SELECT id, key FROM docs WHERE folder_id IS NULL AND key LIKE ?",
+                (ATTACHMENT_PREFIX + "%",),
+            )
+            if str(key)[len(ATTACHMENT_PREFIX) :] not in keep
+        ]
+        if gone:
+            with index.writing() as w:
+                for doc_id in gone:
+                    index.delete_document(w, doc_id)
+    return removed

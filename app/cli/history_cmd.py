@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.chat.documents import export_chat, export_chat_text
+from app.chat.documents import export_chat, export_chat_text, forget_attachments
+from app.library import LibraryError
 from app.store import (
     MARK_END,
     MARK_START,
@@ -82,7 +83,7 @@ def _usage(p: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _fail(exc: StoreError) -> int:
+def _fail(exc: Exception) -> int:
     print(f"hearth history: {exc}", file=sys.stderr)
     return 1
 
@@ -280,12 +281,14 @@ def _empty_trash(args: argparse.Namespace) -> int:
     try:
         with _open(write=True) as store:
             purged = store.empty_trash()
-    except StoreError as exc:
+            files = forget_attachments(store)  # the files attached to them, and their index
+    except (StoreError, LibraryError) as exc:
         return _fail(exc)
     from app.tools.workspace import forget_chat
 
     for cid in purged:
         forget_chat(cid)
     n = len(purged)
-    print(f"Deleted {n} conversation{'s' if n != 1 else ''} from the trash for good.")
+    attached = f" and {files} attached file{'s' if files != 1 else ''}" if files else ""
+    print(f"Deleted {n} conversation{'s' if n != 1 else ''}{attached} from the trash for good.")
     return 0

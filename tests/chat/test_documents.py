@@ -212,3 +212,33 @@ def test_library_folders_are_browsed_only_where_the_chat_allows(
     target = resolve_citation(index, state, 0, 2)
     assert target is not None and target.path == str(notes / "boiler.md")
     assert target.first_line == 3  # the search page's line 2 is the hit on the file's line 3
+
+
+def test_deleting_chats_for_good_removes_their_files_and_index_entries(
+    store: Store, tmp_path: Path
+) -> None:
+    from app.attachments.storage import attachments_root
+    from app.chat.documents import attachments_in_use, ensure_indexed, forget_attachments
+
+    (tmp_path / "kept.txt").write_text("kept\n")
+    (tmp_path / "gone.txt").write_text("gone\n")
+    kept, gone = attach(tmp_path / "kept.txt"), attach(tmp_path / "gone.txt")
+    for a in (kept, gone):
+        a.ref.inline = False
+    index = LibraryIndex()
+    ensure_indexed(index, [kept.ref, gone.ref], {kept.ref.sha256: "kept", gone.ref.sha256: "gone"})
+    c1, c2 = store.create_conversation(), store.create_conversation()
+    store.add_message(c1.id, "user", "a", attachments=[kept.ref.to_dict()])
+    store.add_message(c2.id, "user", "b", attachments=[gone.ref.to_dict()])
+    store.trash(c2.id)
+    assert attachments_in_use(store) == {kept.ref.sha256, gone.ref.sha256}  # the trash counts
+    store.empty_trash()
+    # Stored just now: a file attached in a window but not sent yet looks the same, and stays.
+    assert forget_attachments(store, index) == 0 and gone.ref.path.exists()
+    for p in (gone.ref.path, gone.ref.path.parent / ".text", gone.ref.path.parent):
+        os.utime(p, (1, 1))
+    assert forget_attachments(store, index) == 1
+    assert not gone.ref.path.exists() and kept.ref.path.exists()
+    assert index.doc_by_key("attachment:" + gone.ref.sha256) is None
+    assert index.doc_by_key("attachment:" + kept.ref.sha256) is not None
+    assert {p.name for p in attachments_root().glob("*/*")} == {kept.ref.sha256}
