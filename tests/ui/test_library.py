@@ -149,6 +149,12 @@ def test_a_note_answers_the_question_and_its_citation_opens_at_the_lines(
     assert viewer.open_button.text() == "Open in editor" and viewer.open_button.isEnabled()
     viewer.close()
 
+    # Exported from the window: the citation is a footnote naming the file and the line.
+    assert win.conversations.export(cid, tmp_path / "chat.md", "md")
+    md = (tmp_path / "chat.md").read_text()
+    assert "It should be 1.5 bar [^1]." in md
+    assert "[^1]: notes/boiler.md, line 4 (" in md
+
     # Another chat: its own choice (none), and its header says so.
     win.conversations.new_chat()
     assert win.folders_button.text() == "Library: none"
