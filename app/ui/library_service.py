@@ -50,9 +50,9 @@ class LibraryService(QObject):
     _watch = Signal(list)  # directories to watch (from the worker)
     _done = Signal()  # a job finished (from the worker)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.win = window
+    def __init__(self, window: MainWindow | None, parent: QObject | None = None) -> None:
+        super().__init__(parent if parent is not None else window)
+        self.win = window  # None: Settings opened without the window (no chats, no citations)
         self._index: LibraryIndex | None = None
         self._index_lock = threading.Lock()
         self._jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
@@ -239,7 +239,7 @@ class LibraryService(QObject):
 
         win = self.win
         parsed = parse_citation_url(url)
-        if parsed is None or win.store is None or win.conversation_id is None:
+        if win is None or parsed is None or win.store is None or win.conversation_id is None:
             return None
         settings = win.store.get_conversation(win.conversation_id).settings
         state = BrowserState.from_dict(settings.get(STATE_KEY))

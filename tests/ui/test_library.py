@@ -160,3 +160,17 @@ def test_a_note_answers_the_question_and_its_citation_opens_at_the_lines(
     assert win.folders_button.text() == "Library: none"
     win.conversations.open(cid)
     assert win.folders_button.text() == "Library: notes"
+
+
+def test_the_page_works_in_settings_opened_without_the_window(qtbot, tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.md").write_text("# A\n\nalpha\n")
+    dialog = SettingsDialog(page="Library")
+    qtbot.addWidget(dialog)
+    page = dialog.page("Library")
+    assert isinstance(page, LibraryPage)
+    assert page.add_folder(str(tmp_path / "notes"))
+    qtbot.waitUntil(lambda: not page.service.busy, timeout=60_000)
+    assert page.tree.topLevelItem(0).text(1) == "1"  # type: ignore[union-attr]
+    dialog.reject()  # its own Library stops with it
+    assert page.service._thread is None

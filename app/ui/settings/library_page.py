@@ -35,7 +35,13 @@ class LibraryPage(QWidget):
         super().__init__(parent)
         owner = parent.parent() if parent is not None else None
         service = getattr(owner, "library", None)
-        assert isinstance(service, LibraryService), "the Library page needs the window"
+        if not isinstance(service, LibraryService):
+            # Settings without the window (its tests, a future standalone dialog): a Library of
+            # the page's own, stopped with the dialog.
+            service = LibraryService(None, parent=self)
+            finished = getattr(parent, "finished", None)
+            if finished is not None:
+                finished.connect(service.shutdown)
         self.service = service
         lay = QVBoxLayout(self)
         box = QGroupBox("Library folders")
