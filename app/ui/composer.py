@@ -127,7 +127,12 @@ class Composer(QWidget):
 
     def set_can_send(self, ok: bool, why: str = "") -> None:
         self.can_send = ok
-        self.edit.setPlaceholderText("Message gpt-oss…" if ok else why)
+        hint = "Message gpt-oss…" if ok else why
+        if hint != self.edit.placeholderText():
+            self.edit.setPlaceholderText(hint)
+            # Qt repaints the placeholder only when it appears or goes, not when its words
+            # change: "Loading the model…" stayed on screen after the load.
+            self.edit.viewport().update()
         self._changed()
 
     def submit(self) -> None:

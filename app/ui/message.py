@@ -357,21 +357,28 @@ class MessageWidget(QFrame):
     def set_status(self, status: str, error: str = "") -> None:
         self.data.status = status
         self.data.error = error
+        began = bool(self.data.content or self.data.reasoning or self.data.steps)
         notes = {
-            "cancelled": "Stopped. The reply above is what was written before you stopped it.",
+            "cancelled": "Stopped. The reply above is what was written before you stopped it."
+            if began
+            else "Stopped before it began: nothing was written. Regenerate to ask again.",
             "interrupted": "Interrupted: the app closed while this reply was being written.",
             "error": f"This reply failed: {error}" if error else "This reply failed.",
         }
         note = notes.get(status, "")
         self.status_label.setText(note)
         self.status_label.setVisible(bool(note))
+        # Nothing to copy in a reply that never began (the user's own message always has text).
+        self.copy_button.setVisible(began or self.data.role == "user")
 
     def _show_stats(self, stats: dict[str, Any]) -> None:
         tps = stats.get("generation_tps")
         n = stats.get("generated_tokens")
         parts = []
-        if n:
-            parts.append(f"{int(n)} tokens")
+        if not n:  # a reply stopped before its first token has no speed to show
+            self.stats_label.setText("")
+            return
+        parts.append(f"{int(n)} tokens")
         if tps:
             parts.append(f"{float(tps):.1f} tok/s")
         if stats.get("ttft_s") is not None:

@@ -33,6 +33,7 @@ class ModelActions(QObject):
         self._watchdog.setInterval(WATCHDOG_MS)
         self._watchdog.timeout.connect(self.check_engine)
         self._watchdog.start()
+        self._loaded_path = ""  # the model the status line's figures came from
 
     def choose(self) -> None:
         self.open_manager()
@@ -73,7 +74,12 @@ class ModelActions(QObject):
         win = self.win
         info = win.engine.info
         if win.engine.busy:
-            win.composer.set_can_send(False, "Loading the model…")
+            remote = win.engine.attempt_remote
+            options = win.engine.options
+            what = Path(options.model_path).name if options is not None else "the model"
+            win.composer.set_can_send(
+                False, f"Connecting to {remote}…" if remote else f"Loading {what}…"
+            )
         elif info is None:
             win.composer.set_can_send(False, "Load a model to start chatting")
         else:
@@ -117,6 +123,9 @@ class ModelActions(QObject):
         win = self.win
         if win.engine.options is not None:
             win.prefs.last_model = win.engine.options.to_dict()
+        if self._loaded_path != info.path:  # another model: the figures were the last one's
+            win.last_stats = {}
+        self._loaded_path = info.path
         win.prefs.extra["last_remote"] = win.engine.remote  # the server in use, or None
         win.save_prefs()
         win.banner.hide()
@@ -135,9 +144,21 @@ class ModelActions(QObject):
                 ],
             )
             return
-        name = Path(win.engine.options.model_path).name if win.engine.options else "the model"
+        engine = win.engine
+        attempt = engine.attempt
+        name = Path(attempt.model_path).name if attempt is not None else "the model"
         self.refresh()
-        win.banner.show_message(
-            f"Couldn't load {name}: {message}",
-            [("Choose another model", self.choose), ("Try again", win.engine.reload)],
-        )
+        retry = ("Try again", lambda: self.load(attempt) if attempt is not None else None)
+        if engine.ready and engine.info is not None:  # the model in use stays loaded
+            kept = engine.info.name or Path(engine.info.path).stem
+            win.banner.show_message(
+                f"Couldn't load {name}: {message} {kept} is still loaded.",
+                [("Choose another model", self.choose), retry],
+            )
+            return
+        actions = [("Choose another model", self.choose), retry]
+        fallback = engine.fallback
+        if fallback is not None:  # unloaded for this load: one click brings it back
+            back = Path(fallback.model_path).name
+            actions.insert(0, (f"Load {back} again", lambda: self.load(fallback)))
+        win.banner.show_message(f"Couldn't load {name}: {message}", actions)

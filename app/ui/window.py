@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
             self.status_model.setText(info.name or Path(info.path).stem)
             self.status_backend.setText(backend_name(info))
             self.model_button.setText("Change model…")
-        s = self.last_stats
+        s = self.last_stats if info is not None else {}  # no model: no figures of one
         if s.get("generation_tps"):
             self.status_speed.setText(
                 f"{float(s['generation_tps']):.1f} tok/s · first token "
