@@ -34,6 +34,7 @@ class GenerationStats:
     total_s: float = 0.0
     backend_sampling: bool = False  # the sampler chain ran inside the compute graph (GPU)
     reasoning_tokens: int = 0  # of the generated tokens, those of the thinking's text
+    dropped_tokens: int = 0  # control tokens sampled out of place: dropped, never shown as text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -323,6 +323,7 @@ class Host:
         tail.extend(parser.finish())
         final = _convert_events(tail)
         stats.reasoning_tokens = reasoning_tokens
+        stats.dropped_tokens = parser.dropped
         stats.restored_tokens = min(restored, stats.cached_tokens)
         out.send(*(e.to_dict() for e in final), DoneEvent(stats).to_dict())
         # After the done event: the user has the whole reply before the state is copied.

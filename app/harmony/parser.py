@@ -3,26 +3,30 @@
 Feed it one token at a time; it returns events at once (deltas are never held back until a
 message ends; only header text is buffered, and headers are short). It never raises: the model
 can emit anything, so malformed output degrades to visible text and nothing the model wrote is
-lost. The accounting is exact: every character fed is either carried by an event (see
-``visible_text``) or is structure: a special token used as such, or a well-formed header
-(``trace=True`` records this partition; the property tests check it).
+lost, except one thing: a control token where it means nothing (``<|endoftext|>``, a reserved
+token, ``<|message|>`` inside a message) is dropped and counted in ``dropped``, never shown as
+text. The accounting is exact: every character fed is either carried by an event (see
+``visible_text``), is structure (a special token used as such, or a well-formed header) or is
+such a dropped control token (``trace=True`` records this partition; the property tests check
+it).
 
 How each token is read, by state:
 
 - header (after ``<|start|>``, or at the start of the stream where the role is implied):
-  text, ``<|channel|>`` and ``<|constrain|>`` accumulate; ``<|message|>`` closes it. A header
-  that does not parse (unknown role, stray words, two channels...) is shown as content. A header
-  that never gets its ``<|message|>`` (a newline, over 256 characters, another control token,
-  the end of the stream) degrades like openai/harmony's non-strict mode: the channel is taken and
-  the rest is the message's text.
+  text, ``<|channel|>`` and ``<|constrain|>`` accumulate (any other control token is dropped);
+  ``<|message|>`` closes it. A header that does not parse (unknown role, stray words, two
+  channels...) is shown as content, without its control tokens. A header that never gets its
+  ``<|message|>`` (a newline, over 256 characters, the end of the stream) degrades like
+  openai/harmony's non-strict mode: the channel is taken and the rest is the message's text.
 - message: text streams as a delta of the channel's kind (analysis → reasoning, final →
   content, commentary → preamble; unknown or missing channel → content). A message with a
   recipient is a tool call: its text is buffered and reported as ``ToolCall`` on ``<|call|>``;
   if it ends any other way the text is shown as content instead. ``<|end|>`` ends the message,
   ``<|start|>`` ends it implicitly and opens a header; ``<|return|>``/``<|call|>`` end the reply.
-  Other control tokens inside a message are kept as literal text.
+  Other control tokens inside a message are dropped.
 - between messages: ``<|start|>`` opens a header; plain text opens one too (a model that forgot
-  ``<|start|>``); a bare ``<|channel|>`` opens a header with the role implied.
+  ``<|start|>``); a bare ``<|channel|>`` opens a header with the role implied; other control
+  tokens are dropped.
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ STOP_TOKENS = (RETURN, CALL)
 HEADER_LIMIT = 256
 
 _CHANNEL_VALUE = re.compile(r"[^\s<]*")
+# What a piece of header is: text, a Harmony token of headers, or a stray control token (dropped
+# whatever the header turns out to be).
+_TEXT, _HARMONY, _STRAY = 0, 1, 2
 _SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
 _KIND_BY_CHANNEL = {"analysis": "reasoning", "commentary": "preamble", "final": "content"}
 
@@ -145,20 +152,20 @@ class StreamParser:
     ``feed(text, special)`` takes one token's text; ``special`` is True for a control token
     (a normal token whose text spells "<|end|>" is plain text). ``finish()`` flushes at the end of
     the stream. With ``trace=True`` the parser records how it partitioned the input in ``trace``:
-    ("visible", text), ("header", text) or ("special", text), in input order.
+    ("visible", text), ("header", text), ("special", text) or ("dropped", text), in input order.
     """
 
     def __init__(self, *, trace: bool = False) -> None:
         self._state = _State.HEADER
         self._role_implied = True  # the prompt ended with "<|start|>assistant"
-        self._header: list[str] = []
+        self._header: list[tuple[str, int]] = []  # (text, _TEXT / _HARMONY / _STRAY)
         self._header_len = 0
-        self._header_poisoned = False  # an unknown control token inside: not a header
         self._kind = "content"
         self._msg: Header = Header()
         self._args: list[str] = []
         self._last_was_end = False
         self._events: list[Event] = []
+        self.dropped = 0  # control tokens that meant nothing where they came: never shown
         self.trace: list[tuple[str, str]] | None = [] if trace else None
 
     # -- public API ---------------------------------------------------------------------------
@@ -175,7 +182,7 @@ class StreamParser:
             else:
                 self._feed_text(text)
         except Exception:  # a bug here must never cost the user the reply: show the token
-            self._recover(text)
+            self._recover(text, special)
         return self._take()
 
     def finish(self) -> list[Event]:
@@ -227,7 +234,7 @@ class StreamParser:
             return
         if self._state is _State.BETWEEN:
             self._open_header(role_implied=False)
-        self._header.append(text)
+        self._header.append((text, _TEXT))
         self._header_len += len(text)
         if "\n" in text or self._header_len > HEADER_LIMIT:
             self._degrade_header()
@@ -243,13 +250,14 @@ class StreamParser:
                 self._degrade_header()
                 self._state = _State.BETWEEN
                 self._structural(tok)
-            else:  # <|channel|>, <|constrain|>, or an unknown control token (then: not a header)
-                self._header_poisoned |= tok not in (CHANNEL, CONSTRAIN)
-                self._header.append(tok)
+            elif tok in (CHANNEL, CONSTRAIN):
+                self._header.append((tok, _HARMONY))
                 self._header_len += len(tok)
                 if self._header_len > HEADER_LIMIT:
                     self._degrade_header()
                     self._state = _State.MESSAGE
+            else:  # an unknown control token: dropped, in its place among the header's pieces
+                self._header.append((tok, _STRAY))
         elif state is _State.MESSAGE:
             if tok == CALL and self._kind == "tool":
                 self._hidden("special", tok)
@@ -269,14 +277,14 @@ class StreamParser:
                 self._close_message()
                 self._state = _State.BETWEEN
                 self._structural(tok)
-            else:
-                self._emit(self._kind, tok)
+            else:  # <|message|>, <|channel|>, <|constrain|> or another control token: stray
+                self._drop(tok)
         else:  # between messages
             if tok in (END, START, RETURN, CALL):
                 self._structural(tok)
             elif tok == CHANNEL:
                 self._open_header(role_implied=True)
-                self._header.append(tok)
+                self._header.append((tok, _HARMONY))
                 self._header_len += len(tok)
             elif tok == MESSAGE:  # a message with an empty header
                 self._hidden("special", tok)
@@ -284,7 +292,7 @@ class StreamParser:
                 self._kind = "content"
                 self._state = _State.MESSAGE
             else:
-                self._emit("content", tok)
+                self._drop(tok)
 
     def _structural(self, tok: str) -> None:
         """<|end|>, <|start|>, <|return|>, <|call|> after the current message was closed."""
@@ -303,65 +311,61 @@ class StreamParser:
         self._role_implied = role_implied
         self._header = []
         self._header_len = 0
-        self._header_poisoned = False
+
+    def _take_header(self) -> tuple[str, list[tuple[str, int]]]:
+        """The header's text (without stray control tokens) and its pieces."""
+        pieces = self._header
+        self._header = []
+        self._header_len = 0
+        return "".join(text for text, kind in pieces if kind != _STRAY), pieces
 
     def _close_header(self) -> None:
         """``<|message|>`` arrived: parse the header; if it is not one, show it as text."""
-        raw = "".join(self._header)
-        poisoned = self._header_poisoned
-        self._header = []
-        self._header_len = 0
-        self._header_poisoned = False
-        header = None if poisoned else parse_header(raw, self._role_implied)
+        raw, pieces = self._take_header()
+        header = parse_header(raw, self._role_implied)
         if header is None:
             self._msg = Header()
             self._kind = "content"
-            self._emit("content", raw)
+            self._emit_pieces("content", pieces)
         else:
             self._msg = header
             self._kind = header.kind
-            if raw:
-                self._hidden("header", raw)
+            self._hide_header(pieces, len(raw))
         self._args = []
         self._state = _State.MESSAGE
 
     def _degrade_header(self) -> None:
         """A header that never got its ``<|message|>``: take the channel (if the text starts like
         a header) and show the rest as that channel's text, as harmony's non-strict mode does."""
-        raw = "".join(self._header)
-        poisoned = self._header_poisoned
-        self._header = []
-        self._header_len = 0
-        self._header_poisoned = False
+        raw, pieces = self._take_header()
         self._msg = Header()
         self._kind = "content"
         self._args = []
         if not raw:
-            return
-        if poisoned:
-            self._emit("content", raw)
+            self._emit_pieces("content", pieces)  # stray control tokens alone: dropped
             return
         idx = raw.find(CHANNEL)
         prefix = raw[:idx].strip() if idx >= 0 else raw.strip()
         role_ok = prefix == "assistant" or (prefix == "" and self._role_implied)
         if idx < 0:
             if role_ok:  # "assistant" alone: an empty header
-                self._hidden("header", raw)
+                self._hide_header(pieces, len(raw))
             else:
-                self._emit("content", raw)
+                self._emit_pieces("content", pieces)
             return
         after = raw[idx + len(CHANNEL) :]
         match = _CHANNEL_VALUE.match(after)
         channel = match.group() if match else ""
         if not role_ok or not channel:
-            self._emit("content", raw)
+            self._emit_pieces("content", pieces)
             return
         rest = after[len(channel) :]
         body = rest.lstrip()
-        self._hidden("header", raw[: len(raw) - len(body)])
+        head = len(raw) - len(body)
+        rest_pieces = self._hide_header(pieces, head)
         self._msg = Header(channel=channel)
         self._kind = _KIND_BY_CHANNEL.get(channel, "content")
-        self._emit(self._kind, body)
+        self._emit_pieces(self._kind, rest_pieces)
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -391,6 +395,41 @@ class StreamParser:
         else:
             self._emit_event(ContentDelta(text))
 
+    def _hide_header(self, pieces: list[tuple[str, int]], length: int) -> list[tuple[str, int]]:
+        """The first ``length`` characters of the header's text are header syntax (stray control
+        tokens among them are dropped where they came); returns the pieces after them."""
+        run: list[str] = []
+        for i, (text, kind) in enumerate(pieces):
+            if kind == _STRAY:
+                self._hidden("header", "".join(run))
+                run = []
+                self._drop(text)
+                continue
+            if length <= 0:
+                self._hidden("header", "".join(run))
+                return pieces[i:]
+            cut = min(length, len(text))
+            length -= cut
+            run.append(text[:cut])
+            if cut < len(text):
+                self._hidden("header", "".join(run))
+                return [(text[cut:], kind), *pieces[i + 1 :]]
+        self._hidden("header", "".join(run))
+        return []
+
+    def _emit_pieces(self, kind: str, pieces: list[tuple[str, int]]) -> None:
+        """Header text shown as a message's text after all: its words are shown, its control
+        tokens dropped."""
+        for text, what in pieces:
+            if what == _TEXT:
+                self._emit(kind, text)
+            else:
+                self._drop(text)
+
+    def _drop(self, tok: str) -> None:
+        self.dropped += 1
+        self._trace("dropped", tok)
+
     def _emit_event(self, event: Event) -> None:
         self._events.append(event)
         self._last_was_end = False
@@ -410,12 +449,13 @@ class StreamParser:
         events, self._events = self._events, []
         return events
 
-    def _recover(self, text: str) -> None:
+    def _recover(self, text: str, special: bool) -> None:
         self._state = _State.MESSAGE
         self._kind = "content"
         self._args = []
         self._header = []
         self._header_len = 0
-        self._header_poisoned = False
-        if text:
+        if special:
+            self.dropped += 1
+        elif text:
             self._emit_event(ContentDelta(text))

@@ -195,3 +195,18 @@ def test_text_that_is_not_valid_unicode_is_a_bad_request_not_a_dead_engine(
     assert "not valid text" in events[0].message
     assert engine.is_alive
     assert isinstance(collect(engine, GenerateRequest(HELLO, script="<|return|>"))[-1], DoneEvent)
+
+
+def test_control_tokens_sampled_out_of_place_are_dropped_and_counted(engine: EngineClient) -> None:
+    # Real control tokens of the vocabulary (the script is tokenized with its specials), where
+    # they mean nothing: they never reach the text, and the stats count them.
+    script = (
+        "<|channel|>analysis<|message|>Think<|endoftext|> it.<|end|><|endoftext|>"
+        "<|start|>assistant<|channel|>final<|message|>The<|message|> answer<|channel|> is "
+        "42.<|return|>"
+    )
+    events = collect(engine, GenerateRequest(HELLO, script=script))
+    assert texts(events, ReasoningEvent) == "Think it."
+    assert texts(events, ContentEvent) == "The answer is 42."
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.stats.dropped_tokens == 4

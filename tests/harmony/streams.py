@@ -85,9 +85,11 @@ def check_accounting(tokens: list[Token], events: list[Event], parser: StreamPar
        once, in order);
     2. the "visible" segments, joined, are exactly ``visible_text(events)`` (the events carry
        all visible text, in order, and nothing else);
-    3. only control tokens that were fed as control tokens are hidden as "special";
+    3. only control tokens that were fed as control tokens are hidden as "special" or
+       "dropped" (a control token out of place: counted in ``parser.dropped``, never shown);
     4. every hidden "header" segment looks like a header and is short.
-    So nothing the model wrote is lost: text is either in an event or was header syntax.
+    So nothing the model wrote is lost: text is either in an event or was header syntax, and
+    only control tokens are ever left out.
     """
     trace = parser.trace
     assert trace is not None
@@ -95,12 +97,32 @@ def check_accounting(tokens: list[Token], events: list[Event], parser: StreamPar
     visible = "".join(text for kind, text in trace if kind == "visible")
     assert visible == visible_text(events)
     hidden_specials = Counter(text for kind, text in trace if kind == "special")
+    dropped = Counter(text for kind, text in trace if kind == "dropped")
     fed_specials = Counter(text for text, special in tokens if special)
-    assert not hidden_specials - fed_specials
+    assert not (hidden_specials + dropped) - fed_specials
     assert all(text in SPECIAL_TOKENS for text in hidden_specials)
+    assert parser.dropped == sum(dropped.values())
     longest = max((len(t) for t, _ in tokens), default=0)
+    assert all(kind in ("visible", "special", "header", "dropped") for kind, _ in trace)
+    for text in headers(trace):
+        assert looks_like_header(text), text
+        assert len(text) <= HEADER_LIMIT + longest
+
+
+def headers(trace: list[tuple[str, str]]) -> list[str]:
+    """The hidden headers: "header" segments, joined across the control tokens dropped from
+    among them (a stray token splits a header's text in the trace, not in the header)."""
+    out: list[str] = []
+    run: list[str] | None = None
     for kind, text in trace:
-        assert kind in ("visible", "special", "header")
         if kind == "header":
-            assert looks_like_header(text), text
-            assert len(text) <= HEADER_LIMIT + longest
+            run = (run or []) + [text]
+        elif kind == "dropped" and run is not None:
+            continue
+        else:
+            if run is not None:
+                out.append("".join(run))
+            run = None
+    if run is not None:
+        out.append("".join(run))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,22 +161,22 @@ def test_a_normal_token_spelling_a_control_token_is_text() -> None:
         # missing <|message|>: the channel is taken, the rest is its text (harmony non-strict)
         ("<|channel|>final Paris.<|end|>", [("content", "Paris.")]),
         ("<|channel|>analysis thinking<|return|>", [("reasoning", "thinking")]),
-        # a header that is not one is shown
+        # a header that is not one is shown (its words; its control tokens never)
         ("<|start|>user<|message|>hi<|return|>", [("content", "userhi")]),
         (
             "<|channel|>final extra words<|message|>hi<|return|>",
-            [("content", "<|channel|>final extra wordshi")],
+            [("content", "final extra wordshi")],
         ),
-        ("<|channel|><|message|>hi<|return|>", [("content", "<|channel|>hi")]),
+        ("<|channel|><|message|>hi<|return|>", [("content", "hi")]),
         # plain text where a header belongs, long enough or with a newline: streamed as text
         ("Hello there\nGeneral<|return|>", [("content", "Hello there\nGeneral")]),
         ("x" * 300 + "<|return|>", [("content", "x" * 300)]),
         # text outside messages
         ("<|channel|>final<|message|>a<|end|>b<|return|>", [("content", "ab")]),
-        # control tokens inside a message are kept as text
+        # control tokens out of place inside a message are dropped, never shown
         (
-            "<|channel|>final<|message|>a<|channel|>b<|constrain|>c<|return|>",
-            [("content", "a<|channel|>b<|constrain|>c")],
+            "<|channel|>final<|message|>a<|channel|>b<|constrain|>c<|message|>d<|return|>",
+            [("content", "abcd")],
         ),
         # a forgotten <|end|>: <|start|> still opens the next message
         (
@@ -208,20 +209,68 @@ def test_malformed_output_degrades_to_text(reply: str, expected: list[tuple[str,
     assert merged == expected
 
 
-def test_unknown_control_token_in_a_header_spoils_the_header() -> None:
+def test_an_unknown_control_token_in_a_header_is_dropped() -> None:
     tokens = [("<|channel|>", True), ("final", False), ("<|reserved_1|>", True)]
     tokens += [("<|message|>", True), ("hi", False), ("<|return|>", True)]
     events, parser = run(tokens, trace=True)
     check_accounting(tokens, events, parser)
-    assert visible_text(events) == "<|channel|>final<|reserved_1|>hi"
-    assert all(isinstance(e, (ContentDelta, End)) for e in events)
+    assert visible_text(events) == "hi"
+    assert events == [ContentDelta("hi"), End("return")]
+    assert parser.dropped == 1
 
 
-def test_unknown_control_token_between_messages_is_shown() -> None:
+def test_an_unknown_control_token_between_messages_is_dropped() -> None:
     parser = StreamParser()
     for text in ("<|channel|>", "final", "<|message|>", "a", "<|end|>"):
         parser.feed(text, text.startswith("<|"))
-    assert parser.feed("<|endoftext|>", True) == [ContentDelta("<|endoftext|>")]
+    assert parser.feed("<|endoftext|>", True) == []
+    assert parser.dropped == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        # sampled inside the answer
+        ("<|channel|>final<|message|>Hello<|endoftext|> world<|return|>", "Hello world"),
+        ("<|channel|>final<|message|>Hello<|message|> world<|return|>", "Hello world"),
+        ("<|channel|>final<|message|>a<|reserved_200012|>b<|channel|>c<|return|>", "abc"),
+        # inside the thinking and between messages
+        (
+            "<|channel|>analysis<|message|>t<|endoftext|>u<|end|><|endoftext|>"
+            "<|start|>assistant<|channel|>final<|message|>ok<|return|>",
+            "tuok",
+        ),
+        # in a header that is not one, and in one that never gets its <|message|>
+        ("<|start|>user<|constrain|>x<|message|>hi<|return|>", "userxhi"),
+        ("<|channel|>final <|constrain|>json\nhello<|return|>", "json\nhello"),
+        # inside a tool call's arguments: the call still parses
+        (
+            "<|channel|>commentary to=functions.f <|constrain|>json<|message|>"
+            '{"a":<|endoftext|>1}<|call|>',
+            '{"a":1}',
+        ),
+    ],
+)
+def test_stray_control_tokens_never_reach_the_text(reply: str, shown: str) -> None:
+    tokens = tokens_of(reply.replace("<|endoftext|>", "\0E").replace("<|reserved_200012|>", "\0R"))
+    # The tokenizer's control tokens (tokens_of knows only Harmony's own): as the engine feeds them.
+    fed: list[tuple[str, bool]] = []
+    for text, special in tokens:
+        for part in re.split("(\0E|\0R)", text) if not special else [text]:
+            if part == "\0E":
+                fed.append(("<|endoftext|>", True))
+            elif part == "\0R":
+                fed.append(("<|reserved_200012|>", True))
+            elif part:
+                fed.append((part, special))
+    events, parser = run(fed, trace=True)
+    check_accounting(fed, events, parser)
+    text = visible_text(events)
+    assert text == shown and "<|" not in text
+    assert parser.dropped >= 1
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    if "<|call|>" in reply:
+        assert calls and calls[0].arguments == '{"a":1}'
 
 
 def test_call_without_recipient_still_ends_with_call() -> None:
@@ -244,7 +293,8 @@ def test_feed_never_raises_on_odd_arguments() -> None:
     assert parser.feed("", True) == []
     assert parser.feed(None, False) == []  # type: ignore[arg-type]
     parser.feed(42, True)  # type: ignore[arg-type]
-    assert visible_text(parser.finish()) == "42"
+    assert visible_text(parser.finish()) == ""  # a control token that means nothing: dropped
+    assert parser.dropped == 1
 
 
 def test_events_round_trip_through_dicts() -> None:

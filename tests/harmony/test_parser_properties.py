@@ -70,6 +70,28 @@ def test_long_streams_of_specials_and_unicode(tokens: list[Token]) -> None:
     feed_all(tokens)
 
 
+plain_text = st.text(max_size=12).filter(lambda t: "<|" not in t and "|" not in t)
+
+
+# issue 16: a control token sampled out of place (<|endoftext|>, a reserved token, <|message|>
+# inside a message) is dropped and counted; none ever reaches the screen as text.
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([*((t, True) for t in (*SPECIAL_TOKENS, *UNKNOWN_SPECIALS))]),
+            plain_text.map(lambda t: (t, False)),
+        ),
+        max_size=40,
+    )
+)
+def test_control_tokens_never_reach_the_text(tokens: list[Token]) -> None:
+    events, parser = run(tokens, trace=True)
+    check_accounting(tokens, events, parser)
+    shown = "".join(getattr(e, "text", "") + getattr(e, "arguments", "") for e in events)
+    assert "<|" not in shown and "|>" not in shown
+
+
 # ---- well-formed streams ------------------------------------------------------------------
 
 
