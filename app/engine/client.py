@@ -53,8 +53,27 @@ def host_command() -> list[str]:
 
 
 def _died_message(code: int | None) -> str:
-    shown = "unknown" if code is None else str(code)
-    return f"The engine stopped unexpectedly (exit code {shown}). Reload the model to continue."
+    """What a dead engine host's exit status means, in words (the raw status only as a detail
+    for a bug report)."""
+    import signal
+
+    if code is not None and code < 0:  # ended by a signal (POSIX)
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if name == "SIGKILL":
+            why = (
+                "the system stopped it, perhaps because the computer ran out of memory. Reload "
+                "the model to continue; a smaller context or model needs less memory"
+            )
+        elif name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT", "SIGFPE"):
+            why = f"it crashed ({name}). Reload the model to continue"
+        else:
+            why = f"it was stopped ({name}). Reload the model to continue"
+        return f"The engine stopped unexpectedly: {why}."
+    detail = "" if code is None else f" (exit status {code})"
+    return f"The engine stopped unexpectedly{detail}. Reload the model to continue."
 
 
 class EngineClient:

@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QTextOption,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -226,12 +227,16 @@ class CodeBlock(QFrame):
         self._fit()
 
     def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.code)
-        self.copy_button.setText("Copied")
-        QTimer.singleShot(1500, self, self._reset_copy)
+        copy_with_feedback(self.copy_button, self.code)
 
-    def _reset_copy(self) -> None:
-        self.copy_button.setText("Copy")
+
+def copy_with_feedback(button: QAbstractButton, text: str) -> None:
+    """Put ``text`` on the clipboard; the button says "Copied" for a moment."""
+    QGuiApplication.clipboard().setText(text)
+    if button.text() != "Copied":
+        label = button.text()
+        button.setText("Copied")
+        QTimer.singleShot(1500, button, lambda: button.setText(label))
 
 
 def _segment_widget(seg: Segment) -> QWidget:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextCursor
+from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -37,7 +37,7 @@ from app.engine.events import (
 )
 from app.ui.attachments_bar import SentAttachments
 from app.ui.markdown import MarkdownColors
-from app.ui.markdown_view import MarkdownView, WrapLabel
+from app.ui.markdown_view import MarkdownView, WrapLabel, copy_with_feedback
 from app.ui.tool_card import ToolCard
 from app.ui.widgets import action_button
 
@@ -351,7 +351,7 @@ class MessageWidget(QFrame):
         self.bubble.updateGeometry()
 
     def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.data.content)
+        copy_with_feedback(self.copy_button, self.data.content)  # "Copied" for a moment
         self.copied.emit(self.data.content)
 
     def set_status(self, status: str, error: str = "") -> None:

@@ -466,7 +466,8 @@ class Sidebar(QFrame):
         self.no_results.setVisible(searching and not hits)
         self.list.setVisible(not searching)
         self.no_chats.setVisible(not searching and self.model.rowCount() == 0)
-        self.section.setText(f"{len(hits)} RESULTS" if searching else "")
+        n = len(hits)
+        self.section.setText(f"{n} RESULT{'' if n == 1 else 'S'}" if searching else "")
         self.section.setVisible(searching)
 
     def _hit(self, index: QModelIndex) -> None:

@@ -43,6 +43,7 @@ from app.ui.prefs import UiPrefs
 from app.ui.server_control import LocalServer
 from app.ui.settings_panel import SettingsPanel
 from app.ui.sidebar import Sidebar
+from app.ui.store_watch import StoreWatch
 from app.ui.turns import TurnController
 from app.ui.widgets import Banner, ElidedLabel, EmptyState
 
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.turns = TurnController(self)
         self.models = ModelActions(self)
         self.server = LocalServer(self)  # every reply goes through its queue, served or not
+        self.store_watch = StoreWatch(self)  # chats imported or written by `hearth` meanwhile
         self.library = LibraryService(self)  # Library folders, the index, citations
         # First run (no chats, never a model): the model manager's welcome panel.
         self._offer_first_run = first_run and self.prefs.last_model is None
@@ -396,6 +398,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the reply, the threads and the engine; save the window state. Idempotent."""
+        self.store_watch.stop()
         self.turns.shutdown()
         self.settings.flush()
         self.prefs.geometry = bytes(self.saveGeometry().toBase64().data()).decode()
