@@ -42,6 +42,7 @@ def test_trial_counts_and_reach_are_what_runs() -> None:
     mid, load = test_engine_kill.MID_REPLY_TRIALS, test_engine_kill.DURING_LOAD_TRIALS
     assert engine[2].startswith(f"{mid} / {load} "), engine[2]
     assert "at a random point of a reply, first token to end" in engine[1]
+    assert f"first {test_engine_kill.LOAD_REACH:.0%} of a model load" in engine[1]
     assert f"{crash.SLOW_LOAD_VOCAB:,}-token vocabulary" in engine[1]
 
 
