@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 from app.store import SAVE_INTERVAL
+from tests.chat import test_tool_kill
 from tests.faults import test_engine_kill, test_gui_crash
 from tests.helpers import crash
 from tests.store import test_crash
+from tests.tools import test_kernel_lifetime
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -44,6 +46,8 @@ def test_trial_counts_and_reach_are_what_runs() -> None:
     assert "at a random point of a reply, first token to end" in engine[1]
     assert f"first {test_engine_kill.LOAD_REACH:.0%} of a model load" in engine[1]
     assert f"{crash.SLOW_LOAD_VOCAB:,}-token vocabulary" in engine[1]
+    tools = _row("tests/chat/test_tool_kill.py")
+    assert tools[2] == f"{test_tool_kill.TRIALS} / {test_kernel_lifetime.TRIALS}", tools[2]
 
 
 def test_the_replay_variable_is_the_one_read() -> None:

@@ -23,6 +23,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+TRIALS = 3  # of SIGKILL mid-run (the README's Reliability table)
+
+
 def wait_gone(pid: int, timeout: float) -> bool:
     """True once ``pid`` has exited (pidfd: no polling)."""
     try:
@@ -56,7 +59,7 @@ def test_a_kernel_that_dies_under_the_code_is_replaced_and_the_model_told(
         pool.shutdown()
 
 
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(TRIALS))
 def test_sigkill_of_the_app_mid_run_leaves_no_kernel(cli: Cli, trial: int) -> None:
     chat = make_chat(cli.home)
     work = cli.home / "data" / "chats" / str(chat) / "files"
