@@ -122,7 +122,7 @@ def test_disk_full_during_a_reply_in_the_window_keeps_the_text_and_says_so(
         win.composer.edit.setPlainText(text)
         win.composer.edit.setFocus()
         qtbot.keyClick(win.composer.edit, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: not win.busy, timeout=30_000)
+        qtbot.waitUntil(lambda: not win.busy, timeout=120_000)
         full["on"] = True
     text = win.banner.label.text()
     assert win.banner.isVisible() and "could not be saved" in text, text
