@@ -93,6 +93,21 @@ class _App:
         if not self.win.busy and self._loop is not None:
             self._loop.quit()
 
+    def probe_cpu(self, seconds: float = 1.0) -> float:
+        """CPU seconds per second this process spends on the probe alone (the window idle): the
+        instrument's own cost, taken out of the GUI process's CPU per token."""
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        self.clock.start()
+        self._last = self.clock.nsecsElapsed()
+        c0, t0 = _cpu_s(), time.perf_counter()
+        self.timer.start()
+        loop.exec()
+        self.timer.stop()
+        return (_cpu_s() - c0) / (time.perf_counter() - t0)
+
     def load(self, options: Any, timeout_s: float = 600) -> None:
         from PySide6.QtCore import QEventLoop, QTimer
 
@@ -156,6 +171,19 @@ class _App:
         qInstallMessageHandler(self._old_handler)
 
 
+def _cpu_s(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process (or ``pid``), all its threads."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _plan(raw: RawLoop, think: int, answer: int) -> tuple[list[str | int], list[int]]:
     """The request's script and the same plan as token ids for the raw loop."""
     script: list[str | int] = [THINK, think, ANSWER, answer, END]
@@ -165,7 +193,11 @@ def _plan(raw: RawLoop, think: int, answer: int) -> tuple[list[str | int], list[
     return script, ids
 
 
-def app_vs_raw(ctx: Context, model: Path, label: str = "") -> list[Result]:
+def app_vs_raw(
+    ctx: Context, model: Path, label: str = "", sizes: tuple[int, int, int] | None = None
+) -> list[Result]:
+    """``sizes``: (reasoning tokens, answer tokens, runs per thread count) instead of the
+    suite's own."""
     from app.cpu import generation_threads
     from app.engine.options import LoadOptions, SamplingOptions
     from app.harmony import Message, PromptSettings, render_prompt
@@ -175,6 +207,8 @@ def app_vs_raw(ctx: Context, model: Path, label: str = "") -> list[Result]:
         think, answer, runs = (16, 32, 1) if ctx.quick else (48, 96, 3)
     else:
         think, answer, runs = (200, 400, 2) if ctx.quick else (600, 1400, 5)
+    if sizes is not None:
+        think, answer, runs = sizes
     default = generation_threads()
     counts = [default] if ctx.quick else thread_counts()  # quick: a smoke run
     n_ctx = 4096
@@ -197,10 +231,18 @@ def app_vs_raw(ctx: Context, model: Path, label: str = "") -> list[Result]:
             raw.run_plan(prompt, plan, seed=0)  # warm-up, both sides
             app.send(MESSAGE)
             raw_tps, app_tps, ratios, walls, ttfts, stalls, tokens = [], [], [], [], [], [], []
+            cpu = {"raw": 0.0, "host": 0.0, "gui": 0.0}  # CPU seconds, all threads
+            host_pid = getattr(app.win.engine.client, "pid", None)
+            probe = app.probe_cpu()
             for i in range(runs):
                 seed[0] = 1000 + i
+                c0 = _cpu_s()
                 r = raw.run_plan(prompt, plan, seed=seed[0])
+                c1, h1 = _cpu_s(), _cpu_s(host_pid)
                 stats, wall, gaps = app.send(MESSAGE)
+                cpu["raw"] += c1 - c0
+                cpu["gui"] += max(0.0, _cpu_s() - c1 - probe * wall)
+                cpu["host"] += _cpu_s(host_pid) - h1 if host_pid else 0.0
                 a = float(stats.get("generation_tps") or 0.0)
                 raw_tps.append(r.gen_tps)
                 app_tps.append(a)
@@ -222,6 +264,12 @@ def app_vs_raw(ctx: Context, model: Path, label: str = "") -> list[Result]:
                 "max_stall_ms": max(stalls) if stalls else 0.0,
                 "p99_stall_ms": percentile(stalls, 99),
                 "stalls_over_16ms": sum(1 for g in stalls if g > 16),
+                # CPU time per generated token (all threads of the process): what each side
+                # costs whatever the machine's load (spinning worker threads included).
+                "cpu_us_per_token": {
+                    k: round(v / max(1, sum(tokens)) * 1e6, 1) for k, v in cpu.items()
+                },
+                "probe_cpu_share": round(probe, 4),  # taken out of "gui" above
             }
     finally:
         app.close()
