@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.attachments import AttachmentRef, message_text
+from app.chat.forget import kv_key
 from app.chat.history import (
     harmony_history,
     prompt_settings,
@@ -283,7 +284,7 @@ def prepare_turn(
         settings=prompt_settings(conv.settings),
         sampling=sampling or sampling_options(conv.settings),
         reasoning_budget=reasoning_budget(conv.settings),
-        kv_key=f"chat-{conversation_id}",  # the engine keeps the chat's KV state on disk
+        kv_key=kv_key(conversation_id),  # the engine keeps the chat's KV state on disk
     )
     user: StoredMessage | None = None
     if new_text is not None:

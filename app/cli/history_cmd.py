@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.chat.documents import export_chat, export_chat_text, forget_attachments
+from app.chat.documents import export_chat, export_chat_text
+from app.chat.forget import empty_trash
 from app.library import LibraryError
 from app.store import (
     MARK_END,
@@ -280,14 +281,9 @@ def _restore(args: argparse.Namespace) -> int:
 def _empty_trash(args: argparse.Namespace) -> int:
     try:
         with _open(write=True) as store:
-            purged = store.empty_trash()
-            files = forget_attachments(store)  # the files attached to them, and their index
+            purged, files = empty_trash(store)
     except (StoreError, LibraryError) as exc:
         return _fail(exc)
-    from app.tools.workspace import forget_chat
-
-    for cid in purged:
-        forget_chat(cid)
     n = len(purged)
     attached = f" and {files} attached file{'s' if files != 1 else ''}" if files else ""
     print(f"Deleted {n} conversation{'s' if n != 1 else ''}{attached} from the trash for good.")

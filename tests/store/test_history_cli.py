@@ -65,11 +65,17 @@ def test_export_import_rename_delete_restore_empty(capsys, filled, tmp_path):
 
     written = work_dir(a) / "plot.png"  # a file the python tool wrote for this chat
     written.write_bytes(b"png")
+    from app.chat.forget import kv_key
+    from app.engine import kvfiles
+
+    kv_file = kvfiles.path_for(kv_key(a))
+    kv_file.write_bytes(b"state")
     code, out, _ = _run(capsys, "delete", str(a))
     assert written.exists()  # in the trash: still restorable with its files
     code, out, _ = _run(capsys, "empty-trash")
     assert code == 0 and "Deleted 1 conversation " in out
     assert not chat_root(a).exists() and chat_root(b) != chat_root(a)
+    assert not kv_file.exists()  # the saved KV state held the chat's text too
     code, out, _ = _run(capsys, "list", "--json")
     assert sorted(r["id"] for r in json.loads(out)) == [b, 3]
 
