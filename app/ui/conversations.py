@@ -42,9 +42,9 @@ class ConversationActions(QObject):
             win.note("Stop the reply first (Esc), then start a new chat.")
             return
         win.conversation_id = None
-        self.pending_settings = {}
+        self.pending_settings = win.prefs.new_chat_settings()  # Settings → General's defaults
         self.pending_tools = {}
-        win.settings.load({})
+        win.settings.load(self.pending_settings)
         win.settings.load_tool_mode(_tool_mode("python", None))
         win.folders_button.show_for({})
         win.chat.clear()
@@ -137,7 +137,8 @@ class ConversationActions(QObject):
         conv = win.store.get_conversation(conversation_id)
         dialog = QInputDialog(win)
         dialog.setWindowTitle("Rename chat")
-        dialog.setLabelText("Title:")
+        dialog.setLabelText("New title for this chat:")
+        dialog.setOkButtonText("Rename")
         dialog.setTextValue(conv.display_title)
         # Wide enough for a usual title: the default box showed only its last few words. (The
         # dialog's layout overrides its own minimum width; its line edit's is kept.)

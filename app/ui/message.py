@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +38,7 @@ from app.ui.attachments_bar import SentAttachments
 from app.ui.markdown import MarkdownColors
 from app.ui.markdown_view import MarkdownView, WrapLabel, copy_with_feedback
 from app.ui.tool_card import ToolCard
-from app.ui.widgets import action_button
+from app.ui.widgets import KeyButton, action_button
 
 COLUMN_WIDTH = 820  # the reading column; wider windows get margins, like every chat app
 
@@ -108,7 +107,7 @@ class ThinkingSection(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.toggle = QToolButton()
+        self.toggle = KeyButton()  # Tab reaches it; Enter or Space folds and unfolds
         self.toggle.setObjectName("thinkingToggle")
         self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -393,16 +392,18 @@ class MessageWidget(QFrame):
         """A Thinking section (hidden until there is reasoning) and the Markdown after it; they
         become ``thinking``/``markdown``, where streamed text goes."""
         thinking = ThinkingSection()
+        markdown = MarkdownView(self._colors)
+        # In the layout before they are shown: a widget shown without a parent is a window of
+        # its own for a moment (it flashed on screen and took the focus from the main window).
+        self.body.addWidget(thinking)
+        self.body.addWidget(markdown)
         thinking.setVisible(bool(reasoning))
         if reasoning:
             thinking.set_text(reasoning)
             thinking.set_seconds(seconds)
-        markdown = MarkdownView(self._colors)
         if not streaming:
             markdown.set_document(content)
         markdown.setVisible(streaming or bool(content))
-        self.body.addWidget(thinking)
-        self.body.addWidget(markdown)
         self.thinking, self.markdown = thinking, markdown
 
     def _add_card(self, card: ToolCard) -> None:
@@ -550,6 +551,7 @@ class MessageWidget(QFrame):
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(1, editor)
+        editor.show()  # now: a widget still hidden takes no focus (typing went nowhere)
         self._editor, self._edit_box = editor, box
         box.setFocus()
 

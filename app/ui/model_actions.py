@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.engine.events import ModelInfo
 from app.engine.options import LoadOptions
+from app.hub.recent import remember_model
 
 if TYPE_CHECKING:
     from app.ui.window import MainWindow
@@ -126,6 +127,9 @@ class ModelActions(QObject):
         if self._loaded_path != info.path:  # another model: the figures were the last one's
             win.last_stats = {}
         self._loaded_path = info.path
+        if win.engine.options is not None:
+            win.prefs.last_model = win.engine.options.to_dict()
+            remember_model(win.engine.options.model_path)  # `hearth chat` without --model
         win.prefs.extra["last_remote"] = win.engine.remote  # the server in use, or None
         win.save_prefs()
         win.banner.hide()

@@ -1,4 +1,5 @@
-"""The window's preferences (theme, geometry, last chat, last model) in ``config_dir()/ui.json``.
+"""The window's preferences (theme, geometry, last chat, last model, new chats' defaults) in
+``config_dir()/ui.json``.
 
 Written atomically (temp file + rename) so a crash mid-write never leaves a broken file; a broken
 or unreadable file is ignored (defaults), never a reason not to start.
@@ -27,7 +28,19 @@ class UiPrefs:
     last_conversation: int | None = None
     last_model: dict[str, Any] | None = None  # LoadOptions.to_dict() of the last good load
     settings_open: bool = False
+    # What a new chat starts with (Settings → General): "effort", "reasoning_budget",
+    # "instructions", "sampling" as a chat stores them; missing keys are gpt-oss's defaults.
+    defaults: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def new_chat_settings(self) -> dict[str, Any]:
+        """A new chat's settings: the defaults chosen for all chats (a copy: the chat keeps
+        them when the defaults change later)."""
+        keys = ("effort", "reasoning_budget", "instructions", "sampling")
+        out = {k: self.defaults[k] for k in keys if self.defaults.get(k) not in (None, "", {})}
+        if isinstance(out.get("sampling"), dict):
+            out["sampling"] = dict(out["sampling"])
+        return out
 
     @classmethod
     def load(cls, path: Path | None = None) -> UiPrefs:
@@ -39,6 +52,8 @@ class UiPrefs:
         if not isinstance(data, dict):
             return cls()
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if not isinstance(known.get("defaults", {}), dict):
+            known.pop("defaults")  # a hand-edited file: the defaults are gpt-oss's
         try:
             return cls(**known)
         except TypeError:

@@ -1,17 +1,19 @@
 """Per-chat settings, one click away: reasoning effort and its budget, instructions, sampling,
-the python tool; and the theme.
+the python tool. What is the same for every chat (the theme, new chats' defaults, the data
+folder) is in Settings → General (``app.ui.settings.general_page``).
 
 Values are stored with the conversation (``Store.update_settings``: keys ``effort``,
 ``reasoning_budget``, ``instructions``, ``sampling``) and used for its next reply. The python
 tool's mode for the chat lives with the tool settings (``app.tools.settings``): the panel emits
-``toolModeChanged`` for it.
+``toolModeChanged`` for it. ``ChatSettingsForm`` is the form itself, shared with the General
+page, where it edits the defaults new chats start from.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -21,44 +23,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.engine.options import SamplingOptions
 from app.harmony.model import EFFORTS
 
 DEFAULT_EFFORT = "medium"
-THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 TOOL_MODES = {"off": "Off", "ask": "Ask before each run", "auto": "Run automatically"}
 
 
-class SettingsPanel(QFrame):
-    """Emits ``changed(dict)`` with the conversation's new settings after each edit."""
+class ChatSettingsForm(QWidget):
+    """Effort, thinking budget, instructions and sampling, in a chat's settings format.
+    ``edited`` after each change made by the user (not by ``load``)."""
 
-    changed = Signal(dict)
-    toolModeChanged = Signal(str, str)  # tool key ("python"), mode (off / ask / auto)
-    themeChanged = Signal(str)
-    closeRequested = Signal()
+    edited = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        self.setObjectName("settingsPanel")
-        self.setFixedWidth(300)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(16, 14, 16, 14)
+        lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(10)
-        head = QHBoxLayout()
-        title = QLabel("Chat settings")
-        title.setObjectName("panelTitle")
-        close = QPushButton("Close")
-        close.setToolTip("Close (Ctrl+,)")
-        close.clicked.connect(self.closeRequested)
-        head.addWidget(title)
-        head.addStretch(1)
-        head.addWidget(close)
-        lay.addLayout(head)
-
         lay.addWidget(QLabel("Reasoning effort"))
         self.effort = QComboBox()
         for e in EFFORTS:
@@ -82,6 +70,7 @@ class SettingsPanel(QFrame):
         self.instructions = QPlainTextEdit()
         self.instructions.setPlaceholderText("e.g. Answer briefly. Use British spelling.")
         self.instructions.setFixedHeight(110)
+        self.instructions.setTabChangesFocus(True)  # Tab moves on, as in every other box
         lay.addWidget(self.instructions)
 
         d = SamplingOptions()
@@ -112,58 +101,23 @@ class SettingsPanel(QFrame):
         note.setObjectName("statusNote")
         note.setWordWrap(True)
         lay.addWidget(note)
-        self.reset_button = QPushButton("Reset to defaults")
-        self.reset_button.clicked.connect(self.reset)
-        lay.addWidget(self.reset_button)
-
-        tools = QFormLayout()
-        self.python_mode = QComboBox()
-        for key, label in TOOL_MODES.items():
-            self.python_mode.addItem(label, key)
-        self.python_mode.setToolTip(
-            "Let gpt-oss run Python in a sandbox for this chat (no network, only the chat's "
-            "own folder writable; see the README for what each system isolates)"
-        )
-        tools.addRow("Python", self.python_mode)
-        lay.addLayout(tools)
-
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        lay.addWidget(line)
-        app_form = QFormLayout()
-        self.theme = QComboBox()
-        for key, label in THEMES.items():
-            self.theme.addItem(label, key)
-        app_form.addRow("Theme", self.theme)
-        lay.addLayout(app_form)
-        lay.addStretch(1)
-        self.all_settings_button = QPushButton("All settings…")
-        self.all_settings_button.setToolTip("Tools, MCP servers and more, for all chats")
-        lay.addWidget(self.all_settings_button)
-        self.about_button = QPushButton("About Hearth")
-        self.about_button.setToolTip("Version, licences and third-party notices (F1)")
-        lay.addWidget(self.about_button)
 
         self._loading = False
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(300)
-        self._save_timer.timeout.connect(self._emit)
-        self.effort.currentIndexChanged.connect(self._emit_soon)
-        self.budget.valueChanged.connect(self._emit_soon)
-        self.python_mode.currentIndexChanged.connect(self._tool_mode)
-        self.instructions.textChanged.connect(self._emit_soon)
+        self.effort.currentIndexChanged.connect(self._edited)
+        self.budget.valueChanged.connect(self._edited)
+        self.instructions.textChanged.connect(self._edited)
         for w in (self.temperature, self.top_p):
-            w.valueChanged.connect(self._emit_soon)
+            w.valueChanged.connect(self._edited)
         for s in (self.top_k, self.max_tokens):
-            s.valueChanged.connect(self._emit_soon)
-        self.theme.currentIndexChanged.connect(
-            lambda _i: self.themeChanged.emit(str(self.theme.currentData()))
-        )
+            s.valueChanged.connect(self._edited)
         self.load({})
 
+    def _edited(self, *_: Any) -> None:
+        if not self._loading:
+            self.edited.emit()
+
     def load(self, settings: dict[str, Any]) -> None:
-        """Show a conversation's settings (missing keys: the defaults)."""
+        """Show settings (missing keys: gpt-oss's defaults)."""
         self._loading = True
         try:
             effort = settings.get("effort") or DEFAULT_EFFORT
@@ -178,20 +132,6 @@ class SettingsPanel(QFrame):
             self.max_tokens.setValue(s.max_tokens)
         finally:
             self._loading = False
-
-    def load_tool_mode(self, mode: str) -> None:
-        """Show the python tool's mode for the chat (without saving it again)."""
-        self.python_mode.blockSignals(True)
-        self.python_mode.setCurrentIndex(max(0, self.python_mode.findData(mode)))
-        self.python_mode.blockSignals(False)
-
-    def _tool_mode(self, _index: int) -> None:
-        self.toolModeChanged.emit("python", str(self.python_mode.currentData()))
-
-    def set_theme_choice(self, choice: str) -> None:
-        self.theme.blockSignals(True)
-        self.theme.setCurrentIndex(max(0, self.theme.findData(choice)))
-        self.theme.blockSignals(False)
 
     def values(self) -> dict[str, Any]:
         d = SamplingOptions()
@@ -210,14 +150,104 @@ class SettingsPanel(QFrame):
             "sampling": {k: v for k, v in sampling.items() if v != defaults[k]} or None,
         }
 
-    def reset(self) -> None:
-        instructions = self.instructions.toPlainText()
-        self.load({"instructions": instructions})
-        self._emit()
 
-    def _emit_soon(self, *_: Any) -> None:
-        if not self._loading:
-            self._save_timer.start()
+class SettingsPanel(QFrame):
+    """Emits ``changed(dict)`` with the conversation's new settings after each edit."""
+
+    changed = Signal(dict)
+    toolModeChanged = Signal(str, str)  # tool key ("python"), mode (off / ask / auto)
+    closeRequested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("settingsPanel")
+        self.setFixedWidth(300)
+        self.defaults: dict[str, Any] = {}  # new chats' (Settings → General): what Reset gives
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 14, 0, 0)
+        outer.setSpacing(6)
+        head = QHBoxLayout()
+        head.setContentsMargins(16, 0, 16, 0)
+        title = QLabel("Chat settings")
+        title.setObjectName("panelTitle")
+        close = QPushButton("Close")
+        close.setToolTip("Close (Ctrl+,)")
+        close.clicked.connect(self.closeRequested)
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(close)
+        outer.addLayout(head)
+        # The rest scrolls: in a small window (800x600) it is taller than the room it has, and
+        # its lower half (the sampling boxes, the buttons) was cut off.
+        self.scroller = QScrollArea()
+        self.scroller.setObjectName("settingsScroll")
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        body.setObjectName("settingsBody")
+        self.scroller.setWidget(body)
+        outer.addWidget(self.scroller, 1)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(16, 4, 18, 14)  # (clear of the scroll bar)
+        lay.setSpacing(10)
+
+        self.form = ChatSettingsForm()
+        lay.addWidget(self.form)
+        form = self.form
+        self.effort, self.budget, self.instructions = form.effort, form.budget, form.instructions
+        self.temperature, self.top_p = form.temperature, form.top_p
+        self.top_k, self.max_tokens = form.top_k, form.max_tokens
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.setToolTip("The defaults of Settings → General (instructions are kept)")
+        self.reset_button.clicked.connect(self.reset)
+        lay.addWidget(self.reset_button)
+
+        tools = QFormLayout()
+        self.python_mode = QComboBox()
+        for key, label in TOOL_MODES.items():
+            self.python_mode.addItem(label, key)
+        self.python_mode.setToolTip(
+            "Let gpt-oss run Python in a sandbox for this chat (no network, only the chat's "
+            "own folder writable; see the README for what each system isolates)"
+        )
+        tools.addRow("Python", self.python_mode)
+        lay.addLayout(tools)
+        lay.addStretch(1)
+        self.all_settings_button = QPushButton("All settings…")
+        self.all_settings_button.setToolTip(
+            "Theme, new chats' defaults, the data folder, tools, MCP servers: for all chats"
+        )
+        lay.addWidget(self.all_settings_button)
+
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(300)
+        self._save_timer.timeout.connect(self._emit)
+        form.edited.connect(self._save_timer.start)
+        self.python_mode.currentIndexChanged.connect(self._tool_mode)
+
+    def load(self, settings: dict[str, Any]) -> None:
+        """Show a conversation's settings (missing keys: gpt-oss's defaults)."""
+        self.form.load(settings)
+
+    def load_tool_mode(self, mode: str) -> None:
+        """Show the python tool's mode for the chat (without saving it again)."""
+        self.python_mode.blockSignals(True)
+        self.python_mode.setCurrentIndex(max(0, self.python_mode.findData(mode)))
+        self.python_mode.blockSignals(False)
+
+    def _tool_mode(self, _index: int) -> None:
+        self.toolModeChanged.emit("python", str(self.python_mode.currentData()))
+
+    def values(self) -> dict[str, Any]:
+        return self.form.values()
+
+    def reset(self) -> None:
+        """Back to the defaults new chats start from, keeping this chat's instructions."""
+        instructions = self.instructions.toPlainText()
+        self.load({**self.defaults, "instructions": instructions})
+        self._emit()
 
     def _emit(self) -> None:
         self._save_timer.stop()

@@ -171,18 +171,18 @@ QLineEdit:focus, QPlainTextEdit:focus {{ border-color: {t.accent}; }}
 #codeHeader {{ background: {t.code_header}; border-top-left-radius: 8px;
     border-top-right-radius: 8px; border-bottom: 1px solid {t.border}; }}
 #codeLang {{ color: {t.muted}; font-size: 9pt; }}
-#thinkingToggle {{ color: {t.muted}; border: none; background: transparent; text-align: left;
-    padding: 2px 0; }}
+#thinkingToggle {{ color: {t.muted}; border: 1px solid transparent; background: transparent;
+    text-align: left; padding: 1px 2px; border-radius: 4px; }}
 #thinkingToggle:hover {{ color: {t.text}; }}
 #thinkingBody {{ color: {t.muted}; background: transparent; border: none;
     border-left: 2px solid {t.border}; padding-left: 8px; }}
-QToolButton#msgAction {{ color: {t.muted}; border: none; background: transparent; padding: 2px 6px;
-    border-radius: 4px; font-size: 9pt; }}
+QToolButton#msgAction {{ color: {t.muted}; border: 1px solid transparent; background: transparent;
+    padding: 1px 5px; border-radius: 4px; font-size: 9pt; }}
 QToolButton#msgAction:hover {{ background: {t.hover}; color: {t.text}; }}
 QToolButton#msgAction:disabled {{ color: {t.border}; }}
 #toolCard {{ border: 1px solid {t.border}; border-radius: 8px; background: {t.surface}; }}
-#toolToggle {{ color: {t.muted}; border: none; background: transparent; text-align: left;
-    padding: 2px 0; font-weight: 600; }}
+#toolToggle {{ color: {t.muted}; border: 1px solid transparent; background: transparent;
+    text-align: left; padding: 1px 2px; font-weight: 600; border-radius: 4px; }}
 #toolToggle:hover {{ color: {t.text}; }}
 #toolOutput {{ background: {t.code_bg}; border: 1px solid {t.border}; border-radius: 6px;
     font-family: monospace; font-size: 9pt; }}
@@ -207,12 +207,29 @@ QToolButton#chatFolders:hover {{ background: {t.hover}; }}
 #emptyTitle {{ font-size: 18pt; font-weight: 600; }}
 #emptyText {{ color: {t.muted}; }}
 #settingsPanel {{ background: {t.sidebar}; border-left: 1px solid {t.border}; }}
+#settingsScroll, #settingsBody {{ background: transparent; }}
+QToolButton#headerButton {{ border: 1px solid {t.border}; border-radius: 6px; padding: 4px 9px;
+    background: {t.surface}; }}
+QToolButton#headerButton:hover {{ background: {t.hover}; }}
+QToolButton#headerButton::menu-indicator {{ image: none; width: 0; }}
 #panelTitle {{ font-weight: 600; font-size: 11pt; }}
 QPushButton {{ border: 1px solid {t.border}; border-radius: 6px; padding: 5px 12px;
     background: {t.surface}; }}
 QPushButton:hover {{ background: {t.hover}; }}
 QPushButton#primary {{ background: {t.accent}; color: {t.accent_text}; border: none;
     font-weight: 600; }}
+/* Dialogs (rename, remove, errors) in the window's colours; the answer that acts is the accent
+   button, as in the window. */
+QDialog, QMessageBox {{ background: {t.surface}; }}
+QDialog QPushButton:default {{ background: {t.accent}; color: {t.accent_text}; border: none;
+    font-weight: 600; }}
+QMessageBox QLabel {{ color: {t.text}; }}
+/* Where the keyboard is, in both themes: the accent colour around the focused control. */
+QPushButton:focus, QToolButton:focus, QToolButton#msgAction:focus, #thinkingToggle:focus,
+#toolToggle:focus {{ border: 1px solid {t.accent}; }}
+QPushButton#primary:focus, #newChat:focus, #sendButton:focus, #stopButton:focus {{
+    border: 2px solid {t.text}; }}
+#sidebar QListView:focus {{ border: 1px solid {t.accent}; border-radius: 6px; }}
 QStatusBar {{ background: {t.sidebar}; border-top: 1px solid {t.border}; color: {t.muted}; }}
 QStatusBar QLabel {{ color: {t.muted}; padding: 0 6px; font-size: 9pt; }}
 QScrollArea {{ border: none; background: {t.surface}; }}

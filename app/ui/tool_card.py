@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.ui.markdown import MarkdownColors
 from app.ui.markdown_view import MarkdownView, WrapLabel
+from app.ui.widgets import KeyButton
 
 OUTPUT_LINES = 18  # shown before the output scrolls
 IMAGE_WIDTH = 560
@@ -85,7 +85,7 @@ class ToolCard(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 8)
         lay.setSpacing(6)
-        self.toggle = QToolButton()
+        self.toggle = KeyButton()  # Tab reaches it; Enter or Space folds and unfolds
         self.toggle.setObjectName("toolToggle")
         self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)

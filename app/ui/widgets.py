@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,9 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 
+class KeyButton(QToolButton):
+    """A tool button that Enter presses too (Qt's take only Space): the actions of messages,
+    code blocks and tool cards are reached with Tab and used from the keyboard."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            self.animateClick()
+            return
+        super().keyPressEvent(event)
+
+
 def action_button(text: str, tip: str) -> QToolButton:
     """A flat text button of a message or code block (Copy, Edit, Regenerate, ‹ ›)."""
-    b = QToolButton()
+    b = KeyButton()
     b.setObjectName("msgAction")
     b.setText(text)
     b.setToolTip(tip)
@@ -47,6 +59,12 @@ class ElidedLabel(QLabel):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        # The whole text's width (QLabel's hint would be the shortened text's: it never grew).
+        m = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + m.left() + m.right() + 2
+        return QSize(width, super().sizeHint().height())
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

@@ -33,6 +33,7 @@ from app.engine.options import LoadOptions
 from app.store import DatabaseCorruptError, Store, StoreError
 from app.ui import theme as themes
 from app.ui.chat_view import ChatView
+from app.ui.chrome import WindowChrome
 from app.ui.composer import Composer
 from app.ui.conversations import ConversationActions
 from app.ui.engine_control import EngineController, backend_name
@@ -169,15 +170,18 @@ class MainWindow(QMainWindow):
 
         self.settings = SettingsPanel()
         self.settings.hide()
-        self.settings.set_theme_choice(self.prefs.theme)
+        self.settings.defaults = self.prefs.defaults  # what its Reset gives (Settings → General)
         row.addWidget(self.settings)
         self.setCentralWidget(central)
+        # The sidebar's toggle (and its folding in a narrow window), the ⋯ menu, Ctrl+B/Q/O.
+        self.chrome = WindowChrome(self, header)
 
         sb = self.statusBar()
         sb.setSizeGripEnabled(False)
-        self.status_model = QLabel()
-        self.status_backend = QLabel()
-        self.status_speed = QLabel()
+        # They shorten with "…" in a small window: "Change model…" beside them stays whole.
+        self.status_model = ElidedLabel()
+        self.status_backend = ElidedLabel()
+        self.status_speed = ElidedLabel()
         self.status_context = QLabel()
         for w in (self.status_model, self.status_backend, self.status_speed):
             sb.addWidget(w)
@@ -204,9 +208,7 @@ class MainWindow(QMainWindow):
         self.chat.branchRequested.connect(actions.switch_branch)
         self.settings.changed.connect(actions.settings_changed)
         self.settings.toolModeChanged.connect(actions.tool_mode_changed)
-        self.settings.themeChanged.connect(self.set_theme)
         self.settings.closeRequested.connect(self.toggle_settings)
-        self.settings.about_button.clicked.connect(self.show_about)
         self.settings.all_settings_button.clicked.connect(lambda: self.open_settings())
         self.resize(1200, 800)
 

@@ -59,3 +59,28 @@ def test_a_chat_imported_from_the_command_line_appears(qtbot, store, make_window
         win.sidebar.model.index(r, 0).data() for r in range(win.sidebar.model.rowCount())
     ]
     qtbot.waitUntil(lambda: "Imported while open" in titles(), timeout=10_000)
+
+
+def test_a_chat_is_imported_from_the_window(
+    qtbot, store, make_window, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.store.transfer import export_markdown
+
+    cid = _chat(store, "From Markdown", "Question?", "Answer **here**.")
+    md = tmp_path / "chat.md"
+    md.write_text(export_markdown(store, cid), encoding="utf-8")
+    win = make_window()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(md), ""))
+    qtbot.keyClick(win, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # ⋯ → Import a chat…
+    qtbot.waitUntil(lambda: win.conversation_id not in (None, cid))
+    assert [w.data.content for w in win.chat.widgets] == ["Question?", "Answer **here**."]
+    assert win.sidebar.model.rowCount() == 2
+    bad = tmp_path / "notes.md"
+    bad.write_text("Just notes.\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    win.chrome.import_chat()
+    assert win.banner.isVisible() and "notes.md" in win.banner.label.text()
+    assert "Export the chat again" in win.banner.label.text()

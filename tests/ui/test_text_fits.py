@@ -71,7 +71,7 @@ def _chat(store: Store) -> int:
 
 @pytest.mark.parametrize(
     ("width", "height", "settings"),
-    [(800, 600, False), (1400, 900, True), (1400, 900, False)],
+    [(800, 600, False), (800, 600, True), (1400, 900, True), (1400, 900, False)],
 )
 def test_long_words_cjk_rtl_and_emoji_wrap_and_every_line_shows(  # type: ignore[no-untyped-def]
     qtbot, store, make_window, width: int, height: int, settings: bool

@@ -305,7 +305,10 @@ def test_theme_geometry_and_last_chat_are_remembered(qtbot, store, make_window) 
     again = make_window(prefs=UiPrefs.load())
     assert again.conversation_id == cid
     assert again.width() == 760 and again.height() == 560
-    assert again.settings.theme.currentData() == "dark"
+    from app.ui.settings.dialog import SettingsDialog
+
+    general = SettingsDialog(again, "General").page("General")
+    assert general.theme.currentData() == "dark"  # type: ignore[attr-defined]
     again.set_theme("light")
 
 

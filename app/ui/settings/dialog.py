@@ -27,10 +27,16 @@ PageFactory = Callable[[QWidget], QWidget]
 
 def _pages() -> list[tuple[str, PageFactory]]:
     from app.ui.settings.cache_page import CachePage
+    from app.ui.settings.general_page import GeneralPage
     from app.ui.settings.library_page import LibraryPage
     from app.ui.settings.tools_page import ToolsPage
 
-    return [("Tools", ToolsPage), ("Library", LibraryPage), ("Cache", CachePage)]
+    return [
+        ("General", GeneralPage),
+        ("Tools", ToolsPage),
+        ("Library", LibraryPage),
+        ("Cache", CachePage),
+    ]
 
 
 class SettingsDialog(QDialog):
