@@ -84,7 +84,7 @@ def _check_args(args: argparse.Namespace) -> None:
         if not cond:
             raise UsageError(msg)
 
-    need(bool(args.model) != bool(args.remote), "give either --model PATH or --remote NAME")
+    need(not (args.model and args.remote), "give --model PATH or --remote NAME, not both")
     need(args.max_tokens is None or args.max_tokens >= 1, "--max-tokens must be at least 1")
     need(
         args.reasoning_budget is None or args.reasoning_budget >= 1,
@@ -126,7 +126,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Stream a reply from a local gpt-oss model. The answer goes to stdout, the "
         "reasoning to stderr. --jsonl prints one JSON event per line (see the docs).",
     )
-    p.add_argument("--model", metavar="PATH", help="the GGUF model file")
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="the GGUF model file (default: the model used last, or the only one installed)",
+    )
     p.add_argument(
         "--remote", metavar="NAME", help="chat through a saved server instead (hearth remotes)"
     )
@@ -248,12 +252,45 @@ def start_engine(args: argparse.Namespace) -> EngineClient | RemoteEngine:
     except BaseException:
         client.close()
         raise
+    from app.hub.recent import remember_model
+
+    remember_model(options.model_path)  # the next `hearth chat` without --model uses it
     return client
+
+
+def choose_model(args: argparse.Namespace) -> None:
+    """Without --model or --remote: the model used last, or the only one installed; said on
+    stderr, so the user knows which (UsageError when there is no clear choice)."""
+    if args.model or args.remote:
+        return
+    from app.hub.installed import ModelLibrary
+    from app.hub.recent import last_model
+
+    last = last_model()
+    if last is not None:
+        args.model = str(last)
+        why = "the model used last"
+    else:
+        usable = [m for m in ModelLibrary().models(inspect=False) if m.path.is_file()]
+        if len(usable) != 1:
+            names = ", ".join(str(m.path) for m in usable[:5])
+            raise UsageError(
+                "no model given and none installed: give --model PATH or --remote NAME, or "
+                "download one (hearth models download)"
+                if not usable
+                else f"no model given and {len(usable)} are installed ({names}"
+                + (", …" if len(usable) > 5 else "")
+                + "): choose one with --model PATH"
+            )
+        args.model = str(usable[0].path)
+        why = "the only model installed"
+    print(f"hearth chat: using {args.model} ({why}; --model PATH for another)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         _check_args(args)
+        choose_model(args)
         prompt = read_prompt(args)
         attachments = [attach(path) for path in args.attach]
     except (UsageError, AttachmentError) as e:
