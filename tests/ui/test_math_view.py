@@ -36,9 +36,7 @@ def _busy(r: MathRenderer) -> threading.Event:
     return gate
 
 
-def test_a_chat_opened_before_its_formulas_are_typeset_shows_them_when_ready(
-    qtbot, fresh
-) -> None:
+def test_a_chat_opened_before_its_formulas_are_typeset_shows_them_when_ready(qtbot, fresh) -> None:
     view = MarkdownView(LIGHT.markdown)
     qtbot.addWidget(view)
     gate = _busy(fresh)
