@@ -19,6 +19,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests that talk to the fake hub turn this off
 
+# Fixtures shared across folders live beside their helpers: the fake hub and the tiny model
+# served by it (the model manager's tests, its CLI's, the hostile-hub faults), the `hearth`
+# command in a home of its own (the tools' tests and their CLI's).
+pytest_plugins = ["tests.helpers.fakehub", "tests.helpers.hub", "tests.helpers.tools"]
+
 
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -49,11 +54,19 @@ def long_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store(hearth_home: Path) -> Iterator[Store]:
-    """The real store in this test's HEARTH_HOME (tests/store has its own, on a given path)."""
+def db_path(hearth_home: Path) -> Path:
+    """Where this test's store lives (in its HEARTH_HOME)."""
+    from app import paths
+
+    return paths.database_path()
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    """The real store (a real SQLite file) in this test's HEARTH_HOME."""
     from app.store import Store
 
-    s = Store.open()
+    s = Store.open(db_path)
     yield s
     s.close()
 

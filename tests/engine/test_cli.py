@@ -178,7 +178,7 @@ def test_ctrl_c_stops_the_reply_and_keeps_it(tiny_model: Path, tmp_path: Path) -
     from app.engine.options import LoadOptions, SamplingOptions
     from app.engine.protocol import GenerateRequest
     from app.harmony import Message
-    from tests.engine.conftest import start_client
+    from tests.helpers.engine import start_client
 
     client = start_client(tmp_path / "home")
     try:
@@ -219,7 +219,7 @@ def test_stop_before_the_request_is_sent_generates_nothing(
     from app.engine.options import LoadOptions, SamplingOptions
     from app.engine.protocol import GenerateRequest
     from app.harmony import Message
-    from tests.engine.conftest import start_client
+    from tests.helpers.engine import start_client
 
     client = start_client(tmp_path / "home")
     try:

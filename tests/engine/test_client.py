@@ -15,7 +15,7 @@ from app.engine.events import (
 )
 from app.engine.options import SamplingOptions
 from app.harmony import Message
-from tests.engine.conftest import collect
+from tests.helpers.engine import collect
 
 HELLO = [Message("user", "Hello")]
 

@@ -20,8 +20,8 @@ from app.engine.events import (
 )
 from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import Message
-from tests.engine.conftest import collect, start_client
 from tests.helpers.crash import LoadWatch, slow_load_model, trial_rng, wait_for
+from tests.helpers.engine import collect, start_client
 
 LONG_RUN = SamplingOptions(max_tokens=200_000, seed=5)
 SCRIPT = "<|channel|>final<|message|>Still here.<|return|>"

@@ -14,7 +14,7 @@ from app.engine.client import EngineClient, GenerateRequest
 from app.engine.events import DoneEvent, PrefillEvent
 from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import Message
-from tests.engine.conftest import start_client
+from tests.helpers.engine import start_client
 from tests.helpers.tinymodel import GPTOSS_20B_LAYER, write_tiny_gptoss
 
 

@@ -14,7 +14,7 @@ from app.engine.events import ContentEvent, DoneEvent, ReasoningEvent
 from app.engine.generator import SAMPLED, Generator
 from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import Message
-from tests.engine.conftest import collect
+from tests.helpers.engine import collect
 
 THINK_THEN_ANSWER: list[str | int] = [
     "<|channel|>analysis<|message|>",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.options import LoadOptions
-from tests.faults.conftest import run_python
+from tests.helpers.privileges import run_python_unprivileged
 from tests.helpers.tinymodel import write_tiny_gptoss
 
 # case -> (expected error kind, words the message must contain)
@@ -104,7 +104,9 @@ def test_each_bad_file_has_its_own_message_via_cli_and_client(
     bad_files: dict[str, Path], tiny_model: Path
 ) -> None:
     cases = {k: str(v) for k, v in bad_files.items()}
-    out = json.loads(run_python(_CHILD, json.dumps(cases), str(tiny_model)))
+    res = run_python_unprivileged(_CHILD, json.dumps(cases), str(tiny_model))
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
     for name, (kind, words) in EXPECTED.items():
         cli = out["cli"][name]
         assert cli["code"] == 1, (name, cli)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from app.chat import run_turn
 from app.engine.client import EngineClient
 from app.engine.options import LoadOptions, SamplingOptions
 from app.store import DiskFullError, Store
-from tests.faults.conftest import ROOT, unprivileged
+from tests.helpers.privileges import run_unprivileged
 
 SMALL_CTX = 512
 
@@ -150,13 +149,6 @@ def test_disk_full_error_from_the_store_is_specific(store: Store) -> None:
     assert [m.content for m in store.active_path(c.id)] == ["kept"]
 
 
-def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
-    return subprocess.run(
-        unprivileged(cmd), capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-    )
-
-
 def test_a_read_only_data_folder(tiny_model: Path) -> None:
     db = paths.database_path()
     with Store.open(db) as s:
@@ -168,17 +160,19 @@ def test_a_read_only_data_folder(tiny_model: Path) -> None:
     folder.chmod(0o555)
     try:
         # The window starts, read-only, and says so; the chats are listed.
-        res = _run([sys.executable, "-m", "tests.faults.gui_driver", str(tiny_model), "--check"])
+        res = run_unprivileged(
+            [sys.executable, "-m", "tests.faults.gui_driver", str(tiny_model), "--check"]
+        )
         assert res.returncode == 0, res.stderr[-2000:]
         start = json.loads(res.stdout.splitlines()[0])
         assert start["visible"] and start["readonly"] and start["rows"] == 1, start
         assert "read-only" in start["banner"].lower(), start
         # hearth history list works.
-        res = _run([sys.executable, "-m", "app", "history", "list"])
+        res = run_unprivileged([sys.executable, "-m", "app", "history", "list"])
         assert res.returncode == 0, res.stderr
         assert "Kept from before" in res.stdout
         # hearth chat answers without saving, and warns.
-        res = _run(
+        res = run_unprivileged(
             [
                 sys.executable,
                 "-m",
@@ -221,6 +215,6 @@ def test_a_damaged_database_the_window_opens_says_so_and_leaves_it_untouched(qtb
         win.shutdown()
     assert db.read_bytes() == damaged
     # The CLI says the same and leaves it alone too.
-    res = _run([sys.executable, "-m", "app", "history", "list"])
+    res = run_unprivileged([sys.executable, "-m", "app", "history", "list"])
     assert res.returncode != 0 and "damaged or not a database" in res.stderr
     assert db.read_bytes() == damaged

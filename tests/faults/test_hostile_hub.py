@@ -20,10 +20,9 @@ from app.engine.gguf_info import inspect_gguf
 from app.hub.download import DownloadError, DownloadManager, DownloadRequest
 from app.hub.hfcache import hf_cache_dir
 from app.hub.installed import ModelLibrary
-from tests.helpers.fakehub import FakeHub, Fault, HubFile, fake_hub  # noqa: F401  (fixture)
+from tests.helpers.fakehub import FakeHub, Fault, HubFile
+from tests.helpers.hub import FILE, REPO
 
-REPO = "ggml-org/tiny-gpt-oss-GGUF"
-FILE = "tiny-gpt-oss-mxfp4.gguf"
 Setup = Callable[[FakeHub, HubFile], tuple[str, ...] | None]
 
 
@@ -102,7 +101,7 @@ def _installed_ok(root: Path, sha: str) -> list[Path]:
 
 @pytest.mark.parametrize("dest", ["hf-cache", "folder"])
 def test_every_hostile_hub_fault_leaves_no_corrupt_or_misplaced_file(
-    fake_hub: FakeHub,  # noqa: F811  (the fixture imported above)
+    fake_hub: FakeHub,
     tiny_model: Path,
     hearth_home: Path,
     tmp_path: Path,

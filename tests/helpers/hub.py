@@ -1,4 +1,5 @@
-"""Fixtures for the model manager's tests: the fake hub and a tiny gpt-oss GGUF served by it."""
+"""The tiny model as the model manager's tests publish it on the fake hub: its repository and
+file names, and fixtures (registered for every test by tests/conftest.py) that serve it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.fakehub import FakeHub, HubFile, fake_hub  # noqa: F401  (fixture)
+from tests.helpers.fakehub import FakeHub, HubFile
 
 REPO = "ggml-org/tiny-gpt-oss-GGUF"
 FILE = "tiny-gpt-oss-mxfp4.gguf"
@@ -18,6 +19,6 @@ def tiny_bytes(tiny_model: Path) -> bytes:
 
 
 @pytest.fixture
-def served(fake_hub: FakeHub, tiny_bytes: bytes) -> HubFile:  # noqa: F811
+def served(fake_hub: FakeHub, tiny_bytes: bytes) -> HubFile:
     """The tiny model published as REPO:FILE on the fake hub."""
     return fake_hub.add_file(REPO, FILE, tiny_bytes)

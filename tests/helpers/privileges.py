@@ -1,5 +1,7 @@
-"""Fault-injection helpers: a way to run code without root's power. (The real window fixture,
-``window``, is in tests/conftest.py.)"""
+"""Run a child without root's power to ignore file permissions.
+
+Tests run as root in CI containers, where chmod means nothing; dropping every capability
+(setpriv) makes the permission bits apply again, as for a normal user."""
 
 from __future__ import annotations
 
@@ -15,10 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def unprivileged(cmd: list[str]) -> list[str]:
-    """``cmd`` run without root's power to ignore file permissions.
-
-    Tests run as root in CI containers, where chmod means nothing; dropping every capability
-    (setpriv) makes the permission bits apply again, as for a normal user."""
+    """``cmd`` run without root's power to ignore file permissions (unchanged for a normal user;
+    the test is skipped as root without setpriv)."""
     if os.geteuid() != 0:
         return cmd
     setpriv = shutil.which("setpriv")
@@ -27,12 +27,16 @@ def unprivileged(cmd: list[str]) -> list[str]:
     return [setpriv, "--bounding-set=-all", "--inh-caps=-all", *cmd]
 
 
-def run_python(code: str, *args: str, unprivileged_: bool = True, timeout: float = 120) -> str:
-    """Run ``code`` in a fresh Python (without root's file powers); returns its stdout."""
-    cmd = [sys.executable, "-c", code, *args]
-    if unprivileged_:
-        cmd = unprivileged(cmd)
+def run_unprivileged(cmd: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` unprivileged from the repository (its modules importable, Qt offscreen)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res.stdout
+    return subprocess.run(
+        unprivileged(cmd), capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
+    )
+
+
+def run_python_unprivileged(
+    code: str, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` (with ``args`` in sys.argv) in a fresh, unprivileged interpreter."""
+    return run_unprivileged([sys.executable, "-c", code, *args], timeout=timeout)

@@ -1,4 +1,6 @@
-"""Fixtures for the tools: real kernels, real MCP servers, the real `hearth` command."""
+"""For the tools' tests: the real `hearth` command run as a person would (``Cli``, and the
+``cli``/``visible_dir`` fixtures, registered for every test by tests/conftest.py), a chat to run
+calls in, the kernels alive on the machine, the demo MCP server."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_SERVER = Path(__file__).parent / "servers" / "demo_mcp.py"
+DEMO_SERVER = REPO / "tests" / "tools" / "servers" / "demo_mcp.py"
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 from tests.helpers.fakehub import FakeHub, Fault, HubFile
-from tests.hub.conftest import FILE, REPO
+from tests.helpers.hub import FILE, REPO
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ from app.hub.download import (
 )
 from app.hub.hfcache import hf_cache_dir, repo_folder
 from tests.helpers.fakehub import FakeHub, Fault, HubFile
-from tests.hub.conftest import FILE, REPO
+from tests.helpers.hub import FILE, REPO
 
 
 def manager(**kw: object) -> DownloadManager:

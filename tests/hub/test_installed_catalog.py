@@ -12,7 +12,7 @@ from app.hub.download import DownloadManager
 from app.hub.installed import LibraryError, ModelLibrary
 from app.hub.shape import read_shape
 from tests.helpers.fakehub import FakeHub, HubFile
-from tests.hub.conftest import FILE, REPO
+from tests.helpers.hub import FILE, REPO
 
 
 def entry(tiny_model: Path, files: tuple[str, ...] = (FILE,)) -> CatalogEntry:

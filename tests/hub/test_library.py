@@ -15,7 +15,7 @@ from app.hub.hardware import Hardware
 from app.hub.hfcache import hf_cache_dir
 from app.hub.installed import LibraryError, ModelLibrary
 from tests.helpers.fakehub import FakeHub, HubFile
-from tests.hub.conftest import FILE, REPO
+from tests.helpers.hub import FILE, REPO
 
 
 def test_catalog_entries() -> None:

@@ -12,7 +12,7 @@ from app.store import (
     ReadOnlyError,
     Store,
 )
-from tests.store.conftest import run_unprivileged
+from tests.helpers.privileges import run_python_unprivileged
 
 
 def _digest(path):
@@ -157,7 +157,7 @@ _PERMISSION_PROBE = textwrap.dedent(
 def _probe(db_path):
     import json
 
-    res = run_unprivileged(_PERMISSION_PROBE, str(db_path))
+    res = run_python_unprivileged(_PERMISSION_PROBE, str(db_path))
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 

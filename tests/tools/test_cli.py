@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from app.tools.python import sandbox
-from tests.tools.conftest import DEMO_SERVER, Cli, make_chat
+from tests.helpers.tools import DEMO_SERVER, Cli, make_chat
 
 needs_sandbox = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"

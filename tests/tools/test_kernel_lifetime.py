@@ -16,7 +16,7 @@ from app.tools.base import ToolCall, ToolContext
 from app.tools.python import sandbox
 from app.tools.python.tool import KernelPool, PythonTool
 from app.tools.settings import PythonSettings
-from tests.tools.conftest import REPO, Cli, kernel_processes, make_chat
+from tests.helpers.tools import REPO, Cli, kernel_processes, make_chat
 
 pytestmark = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"

@@ -18,7 +18,7 @@ from app.tools.mcp.connection import McpConnection, RemoteTool
 from app.tools.mcp.tool import McpHub, assign_names, function_name
 from app.tools.settings import McpServerConfig, ToolSettings
 from app.tools.toolbox import Toolbox
-from tests.tools.conftest import DEMO_SERVER
+from tests.helpers.tools import DEMO_SERVER
 
 
 def stdio(name: str, mode: str = "stdio", **kw: object) -> McpServerConfig:

@@ -16,7 +16,7 @@ from app.tools.base import ToolCall, ToolContext, ToolResult
 from app.tools.python import sandbox
 from app.tools.python.tool import KernelPool, PythonTool
 from app.tools.settings import PythonSettings
-from tests.tools.conftest import kernel_processes
+from tests.helpers.tools import kernel_processes
 
 pytestmark = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"

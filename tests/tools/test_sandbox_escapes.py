@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.tools.python import sandbox
-from tests.tools.conftest import REPO, Cli, kernel_processes, make_chat
+from tests.helpers.tools import REPO, Cli, kernel_processes, make_chat
 
 pytestmark = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"

@@ -18,16 +18,8 @@ from app.hub.installed import ModelLibrary
 from app.hub.shape import read_shape
 from app.ui.models import FirstRunWidget, ModelManagerDialog
 from app.ui.models.qtmodels import ProgressRole
-from tests.helpers import fakehub
 from tests.helpers.fakehub import FakeHub, Fault
-
-fake_hub = fakehub.fake_hub  # the fixture, for this module
-
-# Qt's offscreen platform warns when any dialog is shown; xcb, Wayland, Windows and macOS do not.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-REPO = "ggml-org/tiny-gpt-oss-GGUF"
-FILE = "tiny-gpt-oss-mxfp4.gguf"
+from tests.helpers.hub import FILE, REPO
 
 
 @pytest.fixture
