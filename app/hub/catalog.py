@@ -10,6 +10,7 @@ architecture, scaled to the file's size for quantizations other than ggml-org's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.hub import fmt
@@ -274,3 +275,20 @@ def entry_with_file(name: str, entries: list[CatalogEntry]) -> CatalogEntry | No
         if any(f.rsplit("/", 1)[-1] == name for f in e.files):
             return e
     return None
+
+
+def title_for(path: str | Path) -> str | None:
+    """The catalog's name ("gpt-oss 20B") for a model file that is one of its downloads: the same
+    file name and, inside the Hugging Face cache, the same repository (its folder says which)."""
+    p = Path(path)
+    entry = entry_with_file(p.name, CATALOG)
+    if entry is None:
+        return None
+    cache_repos = [  # the HF cache's models--OWNER--NAME folder
+        part.removeprefix("models--").replace("--", "/", 1)
+        for part in p.parts
+        if part.startswith("models--")
+    ]
+    if cache_repos and cache_repos[-1] != entry.repo_id:
+        return None
+    return entry.title

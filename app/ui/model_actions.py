@@ -42,7 +42,9 @@ class ModelActions(QObject):
     def open_manager(self) -> None:
         from app.ui.models import open_model_manager
 
-        opts = open_model_manager(self.win, self.win.prefs)
+        engine = self.win.engine  # the model in use now is marked (and selected) in the dialog
+        loaded = engine.options.model_path if engine.ready and engine.options else None
+        opts = open_model_manager(self.win, self.win.prefs, loaded)
         if isinstance(opts, str):  # "Connect to a server…"
             self.use_remote(opts)
         elif opts is not None:
@@ -122,8 +124,6 @@ class ModelActions(QObject):
 
     def _on_loaded(self, info: ModelInfo) -> None:
         win = self.win
-        if win.engine.options is not None:
-            win.prefs.last_model = win.engine.options.to_dict()
         if self._loaded_path != info.path:  # another model: the figures were the last one's
             win.last_stats = {}
         self._loaded_path = info.path

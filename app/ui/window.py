@@ -299,7 +299,11 @@ class MainWindow(QMainWindow):
             self.status_backend.setText("")
             self.model_button.setText("Load model…")
         else:
-            self.status_model.setText(info.name or Path(info.path).stem)
+            from app.hub.catalog import title_for  # after a load: not on the start-up path
+
+            # Named as the catalog names it ("gpt-oss 20B"); the file's own name otherwise.
+            self.status_model.setText(title_for(info.path) or info.name or Path(info.path).stem)
+            self.status_model.setToolTip(info.path)
             self.status_backend.setText(backend_name(info))
             self.model_button.setText("Change model…")
         s = self.last_stats if info is not None else {}  # no model: no figures of one

@@ -5,6 +5,7 @@ figures that belong to no model."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -160,3 +161,23 @@ def test_a_reply_stopped_before_its_first_token(qtbot, window, long_model, store
         last.data.error,
         win.banner.label.text(),
     )
+
+
+def test_the_status_bar_names_a_catalog_model_as_the_catalog_does(
+    qtbot, window, tiny_model: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # The catalog's gpt-oss 20B as the Hugging Face cache keeps it (the tiny model's bytes under
+    # its name): the status bar says "gpt-oss 20B", not the file's internal name.
+    snap = tmp_path / "hub" / "models--ggml-org--gpt-oss-20b-GGUF" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    as_catalog = snap / "gpt-oss-20b-mxfp4.gguf"
+    shutil.copyfile(tiny_model, as_catalog)
+    load(qtbot, window, as_catalog)
+    assert window.status_model.text() == "gpt-oss 20B"
+    assert window.status_model.toolTip() == str(as_catalog)
+    # The same file name in another repository's folder is not the catalog's: its own name.
+    other = tmp_path / "hub" / "models--someone--else-GGUF" / "snapshots" / "abc"
+    other.mkdir(parents=True)
+    shutil.copyfile(tiny_model, other / "gpt-oss-20b-mxfp4.gguf")
+    load(qtbot, window, other / "gpt-oss-20b-mxfp4.gguf")
+    assert window.status_model.text() not in ("gpt-oss 20B", "")
