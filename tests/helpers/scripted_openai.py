@@ -141,6 +141,7 @@ class ScriptedServer:
         self.requests: list[dict[str, Any]] = []
         self.arrived = threading.Condition()
         self._replies: collections.deque[Reply] = collections.deque()
+        self.default = Reply(chunks=chunks_fields("", "Hi", usage=(10, 1)))  # when none is queued
         self._release = threading.Event()  # ends every stall
         self._ssl = (ssl_certfile, ssl_keyfile)
         self._sock = socket.socket()
@@ -245,11 +246,7 @@ class ScriptedServer:
                     },
                     status_code=404,
                 )
-            reply = (
-                self._replies.popleft()
-                if self._replies
-                else Reply(chunks=chunks_fields("", "Hi", usage=(10, 1)))
-            )
+            reply = self._replies.popleft() if self._replies else self.default
             if reply.status != 200:
                 return Response(
                     json.dumps(reply.body or {"error": {"message": "busy"}}),
@@ -281,3 +278,22 @@ class ScriptedServer:
                 if ahead > 0:
                     await asyncio.sleep(ahead)
             yield chunk.encode()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.helpers.scripted_openai CHUNKS``: serve a reply of CHUNKS pieces (3
+    characters each, usage included) to every request, as fast as possible, in a process of its
+    own (a benchmark must not share the client's interpreter); prints the URL, stops on EOF."""
+    import sys
+
+    n = int((argv if argv is not None else sys.argv[1:])[0])
+    server = ScriptedServer()
+    server.default = Reply(chunks=chunks_fields("", "x" * n * 3, usage=(10, n)))
+    server.start()
+    print(server.url, flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
