@@ -27,7 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 W, H = 1280, 860
-DISPLAY = ":95"
+
+
+def free_display() -> str:
+    """An X display no one else uses (others' screenshot runs may hold :95…:99)."""
+    n = next(n for n in range(120, 400) if not Path(f"/tmp/.X{n}-lock").exists())
+    return f":{n}"
+
+
+DISPLAY = free_display()
 DOCS = ROOT / "docs"
 
 PAPER = [

@@ -73,15 +73,20 @@ def paperclip_icon(color: str, size: int = 18) -> QIcon:
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(QPen(QColor(color), 1.5, c=Qt.PenCapStyle.RoundCap))
     s = size / 18
+    # Two U-turns of wire (the outer loop and the inner one), drawn upright and then turned
+    # 45° like a clip on a page.
+    left, right, top, bottom = 6.0 * s, 12.0 * s, 3.5 * s, 12.5 * s
+    inner = left + 3.6 * s
     path = QPainterPath()
-    path.moveTo(11.5 * s, 5 * s)
-    path.lineTo(11.5 * s, 12.5 * s)
-    path.arcTo(6.5 * s, 10 * s, 5 * s, 5 * s, 0, -180)
-    path.lineTo(6.5 * s, 4.5 * s)
-    path.arcTo(6.5 * s, 1.5 * s, 7 * s, 6 * s, 180, -180)
-    path.lineTo(13.5 * s, 13 * s)
-    path.arcTo(4.5 * s, 9 * s, 9 * s, 8 * s, 0, -180)
-    path.lineTo(4.5 * s, 6 * s)
+    path.moveTo(right, 5.5 * s)
+    path.lineTo(right, bottom)
+    path.arcTo(left, bottom - 3 * s, right - left, 6 * s, 0, -180)
+    path.lineTo(left, top + 1.8 * s)
+    path.arcTo(left, top, inner - left, inner - left, 180, -180)
+    path.lineTo(inner, bottom - 0.5 * s)
+    p.translate(size / 2, size / 2)
+    p.rotate(40)
+    p.translate(-size / 2, -size / 2)
     p.drawPath(path)
     p.end()
     return QIcon(pix)

@@ -3,7 +3,7 @@ come in by the paperclip, a drop or a paste, as chips under it (``app.ui.attachm
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -66,7 +66,8 @@ class Composer(QWidget):
         self.attachments.changed.connect(self._changed)
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("msgAction")
-        self.attach_button.setIcon(paperclip_icon("#6b7079"))
+        self.attach_button.setIcon(paperclip_icon("#6b7079", 20))
+        self.attach_button.setIconSize(QSize(20, 20))
         self.attach_button.setToolTip("Attach files (or drop or paste them here)")
         self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.attach_button.clicked.connect(lambda: self.attachments.pick_files(self))
