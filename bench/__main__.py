@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     from app.cpu import cpu_cores, generation_threads
 
-    dirty = [ln for ln in _git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # Names only: porcelain's status columns start with a space that _git's strip() would eat.
+    dirty = _git("diff", "HEAD", "--name-only").splitlines()
     args.out.write_text(
         json.dumps(
             {
@@ -175,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(time.time() - started, 1),
                 "command": "python -m bench " + " ".join(argv),
                 "commit": _git("rev-parse", "HEAD"),
-                # Files changed against that commit when the run started (empty: a clean tree).
-                "uncommitted": [ln[3:] for ln in dirty],
+                # Files changed against that commit when the run ended (empty: a clean tree).
+                "uncommitted": dirty,
                 "machine": {
                     "platform": platform.platform(),
                     "python": platform.python_version(),
