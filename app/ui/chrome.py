@@ -42,6 +42,9 @@ class WindowChrome(QObject):
         self.menu_button.setToolTip("Menu: new chat, import, models, settings, about, quit")
         self.menu_button.setAccessibleName("Menu")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # The menu opens leftwards from the button's right edge (Qt places a right-to-left
+        # button's menu so), inside the window: the button sits at its right edge.
+        self.menu_button.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
         self.menu_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.menu = self._menu()
         self.menu_button.setMenu(self.menu)
@@ -65,6 +68,7 @@ class WindowChrome(QObject):
     def _menu(self) -> QMenu:
         win = self.win
         menu = QMenu(self.menu_button)
+        menu.setLayoutDirection(Qt.LayoutDirection.LeftToRight)  # only the button is reversed
         entries = [
             ("New chat", "Ctrl+N", win.conversations.new_chat),
             ("Import a chat…", "Ctrl+O", self.import_chat),

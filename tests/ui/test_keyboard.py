@@ -115,3 +115,29 @@ def test_ctrl_q_quits_and_the_menu_lists_the_apps_actions(qtbot, store, make_win
     assert win.chrome.menu_button.menu() is win.chrome.menu
     qtbot.keyClick(win, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not win.isVisible())
+
+
+# Offscreen, an open menu warns that it cannot raise itself or grab the keyboard.
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing")
+def test_the_menu_opens_inside_the_window_below_its_button(qtbot, store, make_window) -> None:  # type: ignore[no-untyped-def]
+    # The ⋯ button sits at the window's right edge: its menu opens leftwards from there (it
+    # opened rightwards, past the window's edge), its entries still left to right.
+    from PySide6.QtCore import QPoint, QTimer
+
+    win = make_window()
+    win.resize(800, 600)
+    qtbot.waitUntil(lambda: win.width() == 800)
+    button, menu = win.chrome.menu_button, win.chrome.menu
+    seen: dict[str, object] = {}
+
+    def look() -> None:
+        seen["menu"] = menu.geometry()
+        menu.close()
+
+    QTimer.singleShot(200, look)
+    button.showMenu()  # returns once the menu has closed
+    geo = seen["menu"]
+    right = button.mapToGlobal(QPoint(button.width(), button.height()))
+    assert geo.right() <= right.x() and abs(geo.right() + 1 - right.x()) <= 2, (geo, right)
+    assert geo.top() >= right.y() - 1, (geo, right)
+    assert menu.layoutDirection() == Qt.LayoutDirection.LeftToRight
