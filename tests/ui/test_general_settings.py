@@ -64,3 +64,21 @@ def test_theme_and_data_folder_live_in_general_not_in_chat_settings(qtbot, make_
     assert page.data_path.text() == str(paths.data_dir())
     assert page.open_button.isEnabled()
     page.theme.setCurrentIndex(page.theme.findData("light"))
+
+
+def test_enter_in_a_field_keeps_the_defaults_being_typed(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    # Enter in a number box pressed the page's first button, "Use gpt-oss's defaults" (Qt makes
+    # a dialog's first button its default when it shows), undoing what was just typed.
+    from PySide6.QtCore import Qt
+
+    win = make_window(prefs=UiPrefs.load())
+    dialog = SettingsDialog(win, "General")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    form = dialog.page("General").form
+    form.temperature.setValue(0.7)
+    form.temperature.setFocus()
+    qtbot.keyClick(form.temperature, Qt.Key.Key_Return)
+    assert UiPrefs.load().defaults.get("sampling") == {"temperature": 0.7}
+    assert not dialog.page("General").reset_button.isDefault()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QListWidget,
+    QPushButton,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -66,6 +67,11 @@ class SettingsDialog(QDialog):
         row.addWidget(self.nav)
         row.addWidget(self.stack, 1)
         lay.addLayout(row, 1)
+        # No page button is the dialog's default: Qt makes the first one so when the dialog
+        # shows, and Enter in any field then pressed it ("Use gpt-oss's defaults" reset the
+        # defaults being typed).
+        for button in self.stack.findChildren(QPushButton):
+            button.setAutoDefault(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
