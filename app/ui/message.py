@@ -8,19 +8,17 @@ worker's typed events (``app.engine.events``) and puts each where it belongs.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -37,8 +35,9 @@ from app.engine.events import (
 from app.ui.attachments_bar import SentAttachments
 from app.ui.markdown import MarkdownColors
 from app.ui.markdown_view import MarkdownView, WrapLabel, copy_with_feedback
+from app.ui.thinking import ThinkingSection
 from app.ui.tool_card import ToolCard
-from app.ui.widgets import KeyButton, action_button
+from app.ui.widgets import action_button
 
 COLUMN_WIDTH = 820  # the reading column; wider windows get margins, like every chat app
 
@@ -96,114 +95,6 @@ class Bubble(WrapLabel):
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), 120), hint.height())
-
-
-class ThinkingSection(QFrame):
-    """The model's reasoning: live while it thinks, then collapsed to "Thought for 12 s"."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("thinking")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        self.toggle = KeyButton()  # Tab reaches it; Enter or Space folds and unfolds
-        self.toggle.setObjectName("thinkingToggle")
-        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.toggle.clicked.connect(lambda: self.set_expanded(not self.expanded))
-        self.body = QPlainTextEdit()
-        self.body.setObjectName("thinkingBody")
-        self.body.setReadOnly(True)
-        self.body.setFrameShape(QFrame.Shape.NoFrame)
-        self.body.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.body.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.body.installEventFilter(self)
-        lay.addWidget(self.toggle)
-        lay.addWidget(self.body)
-        self.expanded: bool = False
-        self.live = False
-        self.seconds: float | None = None
-        self._started = 0.0
-        self._title = "Thoughts"
-        self.set_expanded(False)
-
-    @property
-    def title(self) -> str:
-        return self._title
-
-    def start_live(self) -> None:
-        self.live = True
-        self._started = time.monotonic()
-        self._set_title("Thinking…")
-        self.set_expanded(True)
-
-    def append(self, delta: str) -> None:
-        cur = self.body.textCursor()
-        cur.movePosition(QTextCursor.MoveOperation.End)
-        cur.insertText(delta)
-        if self.live:
-            self.body.verticalScrollBar().setValue(self.body.verticalScrollBar().maximum())
-            self._fit()
-
-    def set_text(self, text: str) -> None:
-        self.body.setPlainText(text)
-        self._fit()
-
-    def text(self) -> str:
-        return self.body.toPlainText()
-
-    def stop_live(self, seconds: float | None = None) -> None:
-        """The answer started (or the reply ended): collapse to a summary."""
-        if self.live and seconds is None:
-            seconds = time.monotonic() - self._started
-        self.live = False
-        self.set_seconds(seconds)
-        self.set_expanded(False)
-
-    def set_seconds(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        if seconds is None:
-            self._set_title("Thoughts")
-        elif seconds < 1:
-            self._set_title("Thought for less than a second")
-        else:
-            self._set_title(f"Thought for {round(seconds)} s")
-
-    def _set_title(self, title: str) -> None:
-        self._title = title
-        self._update_toggle()
-
-    def set_expanded(self, on: bool) -> None:
-        self.expanded = on
-        self.body.setVisible(on)
-        self._update_toggle()
-        self._fit()
-
-    def _update_toggle(self) -> None:
-        self.toggle.setText(("▾ " if self.expanded else "▸ ") + self._title)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.body and event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self, self._fit)  # lines re-wrap at the new width first
-        return super().eventFilter(obj, event)
-
-    def _fit(self) -> None:
-        """Tall enough for the text (wrapped lines), up to a cap; the rest scrolls."""
-        if not self.expanded:
-            return
-        doc = self.body.document()
-        lines = 0
-        block = doc.begin()
-        while block.isValid():
-            layout = block.layout()
-            lines += max(1, layout.lineCount() if layout is not None else 1)
-            block = block.next()
-        m = self.body.contentsMargins()
-        chrome = int(doc.documentMargin() * 2) + m.top() + m.bottom() + 4
-        cap = 220 if self.live else 420
-        height = lines * self.body.fontMetrics().lineSpacing() + chrome
-        self.body.setFixedHeight(min(max(height, 40), cap))
 
 
 class BranchNav(QWidget):
