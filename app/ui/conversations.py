@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 from app import APP_NAME
 from app.chat.documents import export_chat
 from app.store import Message as StoredMessage
-from app.store import StoreError
+from app.store import Store, StoreError
 from app.ui.message import MessageData, ToolStep
 
 if TYPE_CHECKING:
@@ -103,14 +103,22 @@ class ConversationActions(QObject):
             win.refresh_status()
         win.update_stack()
 
-    def open_search_hit(self, conversation_id: int, message_id: int) -> None:
+    def write(self, change: Callable[[Store], object]) -> bool:
+        """Make ``change`` to the store; a store error is shown in the window (False)."""
         win = self.win
-        if win.store is None or win.busy:
-            return
+        if win.store is None:
+            return False
         try:
-            win.store.switch_to(message_id)  # the hit may be on another branch
+            change(win.store)
         except StoreError as exc:
             win.show_store_error(exc)
+            return False
+        return True
+
+    def open_search_hit(self, conversation_id: int, message_id: int) -> None:
+        win = self.win
+        # (the hit may be on another branch)
+        if win.busy or not self.write(lambda store: store.switch_to(message_id)):
             return
         self.open(conversation_id, reveal=message_id)
 
@@ -151,27 +159,16 @@ class ConversationActions(QObject):
 
     def rename(self, conversation_id: int, title: str) -> None:
         win = self.win
-        if win.store is None:
-            return
-        try:
-            win.store.rename(conversation_id, title)
-        except StoreError as exc:
-            win.show_store_error(exc)
+        if not self.write(lambda store: store.rename(conversation_id, title)):
             return
         win.sidebar.reload(select=win.conversation_id)
-        if conversation_id == win.conversation_id:
+        if conversation_id == win.conversation_id and win.store is not None:
             win.title_label.setText(win.store.get_conversation(conversation_id).display_title)
 
     def set_pinned(self, conversation_id: int, pinned: bool) -> None:
-        win = self.win
-        if win.store is None:
+        if not self.write(lambda store: store.set_pinned(conversation_id, pinned)):
             return
-        try:
-            win.store.set_pinned(conversation_id, pinned)
-        except StoreError as exc:
-            win.show_store_error(exc)
-            return
-        win.sidebar.reload(select=win.conversation_id)
+        self.win.sidebar.reload(select=self.win.conversation_id)
 
     def delete(self, conversation_id: int) -> None:
         """Move to the trash, with an Undo in the window for a few seconds."""
@@ -212,12 +209,7 @@ class ConversationActions(QObject):
         win = self.win
         cid, self._last_deleted = self._last_deleted, None
         win.info_bar.hide()
-        if cid is None or win.store is None:
-            return
-        try:
-            win.store.restore(cid)
-        except StoreError as exc:
-            win.show_store_error(exc)
+        if cid is None or not self.write(lambda store: store.restore(cid)):
             return
         if self._reopen_after_undo:
             win.sidebar.reload()
@@ -280,14 +272,8 @@ class ConversationActions(QObject):
         if win.busy:
             win.note("A reply is still being written: stop it (Esc) first.")
             return
-        if win.store is None:
-            return
-        try:
-            win.store.switch_sibling(message_id, step)
-        except StoreError as exc:
-            win.show_store_error(exc)
-            return
-        self.render()
+        if self.write(lambda store: store.switch_sibling(message_id, step)):
+            self.render()
 
     # -- chat settings -----------------------------------------------------------------------
 
