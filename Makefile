@@ -61,6 +61,8 @@ screenshots: $(STAMP)
 	$(PY) tools/screenshots.py
 	$(PY) tools/shot_tools.py
 	$(PY) tools/shot_documents.py
+	$(PY) tools/shot_window.py
+	$(PY) tools/shot_remote.py
 
 # Bundles and installers (packaging/README.md). The bundle takes whichever llama.cpp build the
 # venv has: `make package GPU=cuda` bundles the CUDA build.

@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from app.cli.chat_cmd import _number, one_line_errors
+from app.hub.fmt import plural
 from app.remote.connections import (
     DEFAULT_STALL_S,
     Connection,
@@ -203,7 +204,7 @@ def _probe(remotes: Remotes, name: str, *, chat: bool) -> int:
         except RemoteFailure as e:
             return _err(e.event.message)
         ids = [m["id"] for m in models]
-        print(f"{name}: {len(ids)} model(s): {', '.join(ids) or 'none'}")
+        print(f"{name}: {plural(len(ids), 'model')}: {', '.join(ids) or 'none'}")
         if asked and ids and asked not in ids:
             return _err(
                 f"'{name}' does not list the model '{asked}'. Pick one of: {', '.join(ids)}"

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.hub.fmt import plural
 from app.remote.connections import (
     Connection,
     RemoteError,
@@ -96,6 +97,8 @@ class RemoteDialog(QDialog):
         self.use_button.clicked.connect(self.use)
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
+        for button in (self.test_button, self.save_button, self.remove_button, browse, close):
+            button.setAutoDefault(False)  # Enter uses the server (the default), nothing else
         buttons = QHBoxLayout()
         buttons.addWidget(self.test_button)
         buttons.addWidget(self.remove_button)
@@ -239,7 +242,7 @@ class RemoteDialog(QDialog):
         self.model.clear()
         self.model.addItems(ids)
         self.model.setEditText(current if current in ids or not ids else ids[0])
-        text = f"The server answered: {len(ids)} model(s). Pick one, then Use this server."
+        text = f"The server answered: {plural(len(ids), 'model')}. Pick one, then Use this server."
         if current and ids and current not in ids:
             text = f"The server has no model '{current}'; it has: {', '.join(ids)}."
         self.say(text, ok=bool(ids))

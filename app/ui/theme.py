@@ -221,8 +221,10 @@ QPushButton#primary {{ background: {t.accent}; color: {t.accent_text}; border: n
 /* Dialogs (rename, remove, errors) in the window's colours; the answer that acts is the accent
    button, as in the window. */
 QDialog, QMessageBox {{ background: {t.surface}; }}
-QDialog QPushButton:default {{ background: {t.accent}; color: {t.accent_text}; border: none;
-    font-weight: 600; }}
+/* (No bold here: a button's size is measured in its plain font, so a bold default one lost the
+   ends of its text: "Ise this serve".) */
+QDialog QPushButton:default {{ background: {t.accent}; color: {t.accent_text};
+    border: 1px solid {t.accent}; }}
 QMessageBox QLabel {{ color: {t.text}; }}
 /* Where the keyboard is, in both themes: the accent colour around the focused control. */
 QPushButton:focus, QToolButton:focus, QToolButton#msgAction:focus, #thinkingToggle:focus,

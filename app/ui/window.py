@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         col.setSpacing(0)
         header = QHBoxLayout()
         header.setContentsMargins(20, 10, 12, 6)
+        header.setSpacing(6)  # the header's buttons apart, the title clear of «
         self.title_label = ElidedLabel()
         self.title_label.setObjectName("panelTitle")
         self.settings_button = QPushButton("Chat settings")

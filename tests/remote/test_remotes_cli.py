@@ -45,7 +45,7 @@ def test_add_list_test_chat_remove(hearth_home: Path) -> None:
         assert add.returncode == 0, add.stderr
         assert f"Saved 'box': {server.url}" in add.stderr
         assert "No system keyring is available here" in add.stderr
-        assert f"box: 1 model(s): {MODEL}" in add.stdout
+        assert f"box: 1 model: {MODEL}" in add.stdout
         assert f"Using {MODEL} (the server's first model)." in add.stdout
 
         listed = hearth("remotes", "list")

@@ -1,0 +1,195 @@
+"""Screenshots of the window at 1400x900 and 800x600, driven from the keyboard (xdotool keys
+into the real app under Xvfb): long words that wrap, the Chat settings panel in a small window,
+a chat written and used with the keyboard only (focus shown in the dark theme), the ⋯ menu and
+Settings → General.
+
+    .venv/bin/python tools/shot_window.py   # writes docs/window-*.png, docs/keyboard-*.png, …
+
+The real window, engine host (the tiny test model, its replies scripted) and store. Waiting with
+sleep is fine here: this shows a person's view of the app; it is not a test. Needs what
+tools/screenshots.py needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+W, H = 1400, 900
+DISPLAY = ":95"
+B64 = base64.b64encode(bytes(range(200))).decode()
+URL = "https://example.com/download?token=" + "a1b2c3d4e5" * 12
+LONG_ANSWER = (
+    "Here is the key, as one unbroken line:\n\n"
+    f"{B64}\n\n"
+    f"and the link it came from: {URL}\n\n"
+    "这是一个很长的中文句子，用来测试在小窗口中换行是否正确显示所有的文字。\n\n"
+    "هذه جملة عربية طويلة لاختبار الالتفاف من اليمين إلى اليسار.\n\n"
+    "Every line above wraps inside the column: nothing runs past its edge."
+)
+KEYBOARD_REPLY = (
+    "<|channel|>analysis<|message|>A short example with a generator.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>Read the file **a chunk at a time**:\n\n"
+    "```python\nimport pandas as pd\n\nfor chunk in pd.read_csv('big.csv', chunksize=100_000):\n"
+    "    print(len(chunk))\n```\n\nEach chunk is a DataFrame of at most 100,000 rows.<|return|>"
+)
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="hearth-windowshot-"))
+    os.environ.update(HEARTH_HOME=str(work / "home"), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
+    os.environ.pop("QT_SCALE_FACTOR", None)
+    xvfb = subprocess.Popen(
+        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1)
+        return _shoot(work)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def _wait(app: Any, cond: Callable[[], bool], seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not cond():
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def _capture(app: Any, out: Path, w: int, h: int) -> None:
+    _wait(app, lambda: False, 1.0)  # paint
+    subprocess.run(
+        ["import", "-window", "root", "-crop", f"{w}x{h}+0+0", "+repage", str(out)], check=True
+    )
+    print(f"wrote {out}")
+
+
+def _keys(app: Any, *keys: str) -> None:
+    """Press keys as a person would (xdotool into the focused window)."""
+    for k in keys:
+        subprocess.run(["xdotool", "key", "--clearmodifiers", k], check=True)
+        _wait(app, lambda: False, 0.15)
+
+
+def _type(app: Any, text: str) -> None:
+    subprocess.run(["xdotool", "type", "--delay", "5", text], check=True)
+    _wait(app, lambda: False, 0.3)
+
+
+def _tab_to(app: Any, target: Any, limit: int = 60) -> None:
+    """Tab until ``target`` has the focus (the keys are the user's; looking is ours)."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(limit):
+        if QApplication.focusWidget() is target:
+            return
+        _keys(app, "Tab")
+    raise RuntimeError(f"Tab never reached {target}")
+
+
+def _shoot(work: Path) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.engine.options import LoadOptions
+    from app.store import Store
+    from app.ui.prefs import UiPrefs
+    from app.ui.window import MainWindow
+    from tests.helpers.gui import script_next
+    from tests.helpers.tinymodel import write_tiny_gptoss
+
+    docs = ROOT / "docs"
+    model = write_tiny_gptoss(work / "gpt-oss-tiny.gguf")
+    with Store.open() as store:
+        older = store.create_conversation("Plan a three-day trip to Lisbon")
+        store.add_message(older.id, "user", "Plan a three-day trip to Lisbon in May.")
+        store.add_message(older.id, "assistant", "Day 1: Alfama and the castle. …")
+        c = store.create_conversation("A key and a link that do not fit a line")
+        store.add_message(c.id, "user", f"Why does {URL} not open?")
+        store.add_message(
+            c.id,
+            "assistant",
+            LONG_ANSWER,
+            stats={"generated_tokens": 412, "generation_tps": 2045.5, "ttft_s": 0.02},
+        )
+        cid = c.id
+    app = QApplication([])
+    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
+    win.move(0, 0)
+    win.resize(W, H)
+    win.show()
+    win.activateWindow()
+    win.load_model(LoadOptions(model_path=str(model), n_ctx=8192, n_threads=1))
+    _wait(app, lambda: win.engine.ready, 60)
+    win.conversations.open(cid)
+    _capture(app, docs / "window-1400x900.png", W, H)
+
+    # 800x600: the settings panel open, the sidebar folded away to leave the chat room.
+    win.resize(800, 600)
+    _wait(app, lambda: win.width() == 800, 5)
+    win.composer.focus()
+    _keys(app, "ctrl+comma")
+    _capture(app, docs / "window-800x600-settings.png", 800, 600)
+    _keys(app, "ctrl+comma")
+
+    # One chat from the keyboard only, in the dark theme: new chat, type, send, then Tab to the
+    # reply's actions.
+    win.set_theme("dark")
+    _keys(app, "ctrl+n")
+    script_next(win, KEYBOARD_REPLY)
+    _type(app, "How do I read a large CSV file in Python?")
+    _keys(app, "Return")
+    _wait(app, lambda: not win.busy and len(win.chat.widgets) == 2, 60)
+    reply = win.chat.widgets[-1]
+    _tab_to(app, reply.copy_button)
+    _capture(app, docs / "keyboard-focus-dark.png", 800, 600)
+    _keys(app, "Return")  # Copy: "Copied"
+    assert reply.thinking is not None
+    _keys(app, "shift+Tab")  # back to the reply's Thinking toggle …
+    _tab_to(app, reply.thinking.toggle)
+    _keys(app, "space")  # … which opens
+    _capture(app, docs / "keyboard-thinking-dark.png", 800, 600)
+
+    # The ⋯ menu, opened from the keyboard, and Settings → General.
+    win.set_theme("light")
+    _tab_to(app, win.chrome.menu_button)
+
+    def capture_menu() -> None:  # runs inside the open menu's own event loop
+        _capture(app, docs / "window-menu.png", 800, 600)
+        subprocess.run(["xdotool", "key", "Escape"], check=True)
+
+    QTimer.singleShot(500, capture_menu)
+    _keys(app, "space")  # returns once the menu has closed
+    win.resize(1000, 700)
+    _wait(app, lambda: win.width() == 1000, 5)
+
+    def show_general() -> None:
+        from app.ui.settings.dialog import SettingsDialog
+
+        dialog = SettingsDialog(win, "General")
+        dialog.move(0, 0)
+        dialog.resize(760, 640)
+        dialog.show()
+        _capture(app, docs / "settings-general.png", 760, 640)
+        dialog.close()
+
+    show_general()
+    win.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
