@@ -68,7 +68,8 @@ def libllama_used(exe: Path) -> str:
     except OSError:
         return ""
     return next(
-        (ln.split("=>")[1].split("(")[0].strip() for ln in out.splitlines() if "libllama" in ln), ""
+        (ln.split("=>")[1].split("(")[0].strip() for ln in out.splitlines() if "libllama.so" in ln),
+        "",
     )
 
 

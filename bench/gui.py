@@ -121,6 +121,11 @@ def stream_stalls(n_tokens: int = 4000, tps: float = 300.0) -> dict[str, float]:
     app = QApplication.instance() or QApplication(["hearth-bench"])
     win = MainWindow(load_engine=False, prefs=UiPrefs(theme="light"))
     win._warm_up()  # what the window does 300 ms after it opens
+    # A reply streams into a window that has been open a while: its maths typesetter has loaded
+    # (~0.3 s on its own thread, once, whose module imports would hold the GIL mid-stream).
+    from app.ui import math_render
+
+    math_render.warm_up().result(timeout=60)
     win.resize(1200, 800)
     win.show()
     view = win.chat

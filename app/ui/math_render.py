@@ -293,11 +293,12 @@ def renderer() -> MathRenderer:
         return _renderer
 
 
-def warm_up() -> None:
+def warm_up() -> Future[str]:
     """Load ziamath and its font on the render thread now (~0.3 s of CPU once), so the first
-    formula of the session does not pay for it: call it when the window has opened."""
+    formula of the session does not pay for it: call it when the window has opened. Done when
+    the returned future is."""
     r = renderer()
-    r._pool.submit(_svg, "x", False, "#000000", 12.0)
+    return r._pool.submit(_svg, "x", False, "#000000", 12.0)
 
 
 def set_enabled(on: bool) -> None:
