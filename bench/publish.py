@@ -13,7 +13,7 @@ import argparse
 import json
 import re
 import shutil
-import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,8 @@ def provenance(run: dict[str, Any]) -> str:
     """One sentence: which command, machine, time and commit the table comes from."""
     m = run.get("machine", {})
     when = run.get("when", "")
-    try:
-        when = time.strftime("%-d %B %Y %H:%M %z", time.strptime(when, "%Y-%m-%dT%H:%M:%S%z"))
+    try:  # (a struct_time from strptime has no offset to print: datetime keeps it)
+        when = datetime.strptime(when, "%Y-%m-%dT%H:%M:%S%z").strftime("%-d %B %Y %H:%M %Z")
     except ValueError:
         pass
     commit = (run.get("commit") or "unknown")[:10]
