@@ -234,7 +234,10 @@ def _needed_paths() -> list[Path]:
     candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     candidates.append(os.path.dirname(os.path.realpath(sys.executable)))
     candidates.append(os.path.dirname(os.path.abspath(sys.executable)))
-    candidates.append(str(Path(app.__file__).resolve().parent.parent))
+    # Hearth's package itself, not the folder holding it: a source checkout also holds the
+    # developer's test homes and data (tests put them in .pytest_cache), and a checkout in a
+    # hidden folder (/tmp, a home) with hidden folders inside it would not come back at all.
+    candidates.append(str(Path(app.__file__).resolve().parent))
     meipass = getattr(sys, "_MEIPASS", None)
     if meipass:
         candidates.append(meipass)
