@@ -15,27 +15,19 @@ this is a person's view of the app, not a test. Needs what tools/screenshots.py 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.shotlib import capture, on_virtual_screen, wait  # noqa: E402
+
 W, H = 1280, 860
 
 
-def free_display() -> str:
-    """An X display no one else uses (others' screenshot runs may hold :95…:99)."""
-    n = next(n for n in range(120, 400) if not Path(f"/tmp/.X{n}-lock").exists())
-    return f":{n}"
-
-
-DISPLAY = free_display()
 DOCS = ROOT / "docs"
 
 PAPER = [
@@ -139,38 +131,11 @@ def later(seconds: float, *commands: list[str]) -> subprocess.Popen[bytes]:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="hearth-docshot-"))
-    os.environ.update(HEARTH_HOME=str(work / "home"), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
-    xvfb = subprocess.Popen(
-        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        return _try(work)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
-
-
-def _wait(app: Any, cond: Any, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        app.processEvents()
-        time.sleep(0.02)
-    return bool(cond())
+    return on_virtual_screen("hearth-docshot-", W, H, _try)
 
 
 def _capture(app: Any, name: str) -> None:
-    _wait(app, lambda: False, 1.2)  # paint
-    out = DOCS / name
-    subprocess.run(
-        ["import", "-window", "root", "-crop", f"{W}x{H}+0+0", "+repage", str(out)], check=True
-    )
-    print(f"wrote {out}")
+    capture(app, DOCS / name, W, H, settle=1.2)
 
 
 def _click(app: Any, widget: Any, x: int | None = None, y: int | None = None) -> None:
@@ -181,13 +146,13 @@ def _click(app: Any, widget: Any, x: int | None = None, y: int | None = None) ->
     )
     xdo("mousemove", str(p.x()), str(p.y()))
     xdo("click", "1")
-    _wait(app, lambda: False, 0.3)
+    wait(app, lambda: False, 0.3)
 
 
 def _type(app: Any, widget: Any, text: str) -> None:
     _click(app, widget)  # no window manager: click into the field before typing
     xdo("type", "--delay", "15", text)
-    _wait(app, lambda: False, 0.3)
+    wait(app, lambda: False, 0.3)
 
 
 def _try(work: Path) -> int:
@@ -217,20 +182,20 @@ def _try(work: Path) -> int:
     win.resize(W, H)
     win.show()
     win.load_model(LoadOptions(model_path=str(model), n_ctx=16384, n_threads=1))
-    _wait(app, lambda: win.engine.ready, 90)
+    wait(app, lambda: win.engine.ready, 90)
 
     # 1. A paper, attached with the paperclip: the file dialog opens, the path is typed.
     typing = later(2.5, ["type", "--delay", "10", str(paper)], ["key", "Return"])
     _click(app, win.composer.attach_button)
     typing.wait(30)
     bar = win.composer.attachments
-    _wait(app, lambda: len(bar.chips) == 1 and not bar.reading, 60)
+    wait(app, lambda: len(bar.chips) == 1 and not bar.reading, 60)
     _type(app, win.composer.edit, "What does this paper claim, and how big is the speed-up?")
     _capture(app, "attach-chips.png")
     script_next(win, PAPER_ANSWER)
     xdo("key", "Return")
-    _wait(app, lambda: win.busy, 10)
-    _wait(app, lambda: not win.busy, 120)
+    wait(app, lambda: win.busy, 10)
+    wait(app, lambda: not win.busy, 120)
     _capture(app, "attach-answer.png")
 
     # 2. A notes folder: Settings → Library → Add folder… (the folder dialog typed into).
@@ -242,20 +207,20 @@ def _try(work: Path) -> int:
     typing = later(2.5, ["type", "--delay", "10", str(notes)], ["key", "Return"])
     _click(app, page.add_button)  # type: ignore[attr-defined]
     typing.wait(30)
-    _wait(app, lambda: bool(win.library.folders()), 10)
-    _wait(app, lambda: not win.library.busy, 60)
+    wait(app, lambda: bool(win.library.folders()), 10)
+    wait(app, lambda: not win.library.busy, 60)
     _capture(app, "library-settings.png")
     dialog.close()
     # Allow it in this chat: the header's Library button, the folder ticked in its menu.
     picking = later(1.5, ["key", "Down"], ["key", "Return"])
     _click(app, win.folders_button)
     picking.wait(30)
-    _wait(app, lambda: win.folders_button.text() == "Library: notes", 10)
+    wait(app, lambda: win.folders_button.text() == "Library: notes", 10)
     script_next(win, SEARCH, OPEN, NOTES_ANSWER)
     _type(app, win.composer.edit, "What pressure should my front tyres be?")
     xdo("key", "Return")
-    _wait(app, lambda: win.busy, 10)
-    _wait(app, lambda: not win.busy, 120)
+    wait(app, lambda: win.busy, 10)
+    wait(app, lambda: not win.busy, 120)
     win.chat.scroll_to_bottom()
     _capture(app, "library-answer.png")
     # Click the citation like a person: where its text is in the answer's paragraph.
@@ -272,7 +237,7 @@ def _try(work: Path) -> int:
     viewer = win.library.viewer
     assert viewer is not None
     viewer.move(260, 120)
-    _wait(app, lambda: False, 0.5)
+    wait(app, lambda: False, 0.5)
     _capture(app, "library-citation.png")
     print("cited lines shown:", viewer.highlighted(), [viewer.line_text(n) for n in (5, 6, 7)])
     viewer.close()
@@ -282,12 +247,12 @@ def _try(work: Path) -> int:
     script_next(win, MATHS_ANSWER)
     _type(app, win.composer.edit, "What is the quadratic formula?")
     xdo("key", "Return")
-    _wait(app, lambda: win.busy, 10)
-    _wait(app, lambda: not win.busy, 120)
-    _wait(app, lambda: False, 2.0)  # formulas typeset on their thread
+    wait(app, lambda: win.busy, 10)
+    wait(app, lambda: not win.busy, 120)
+    wait(app, lambda: False, 2.0)  # formulas typeset on their thread
     _capture(app, "maths.png")
     win.set_theme("dark")
-    _wait(app, lambda: False, 2.0)
+    wait(app, lambda: False, 2.0)
     _capture(app, "maths-dark.png")
     win.shutdown()
     return 0

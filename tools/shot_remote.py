@@ -15,23 +15,18 @@ tools/screenshots.py needs.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.shot_documents import free_display  # noqa: E402
+from tools.shotlib import capture, keys, on_virtual_screen, type_text, wait  # noqa: E402
 
 W, H = 1280, 860
-DISPLAY = free_display()
 THINK = (
     "The user asks why the sky is blue. Rayleigh scattering: scattering goes as 1/wavelength^4, "
     "so blue light scatters about five times more than red. Mention sunsets too."
@@ -48,46 +43,11 @@ LONG = "Here is a longer explanation, sentence by sentence. " + "The light scatt
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="hearth-remoteshot-"))
-    os.environ.update(HEARTH_HOME=str(work / "home"), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
-    os.environ.pop("QT_SCALE_FACTOR", None)
-    xvfb = subprocess.Popen(
-        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        return _shoot(work)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+    return on_virtual_screen("hearth-remoteshot-", W, H, _shoot)
 
 
-def _wait(app: Any, cond: Callable[[], bool], seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not cond():
-        app.processEvents()
-        time.sleep(0.02)
-    return cond()
-
-
-def _capture(app: Any, out: Path, w: int = W, h: int = H) -> None:
-    _wait(app, lambda: False, 1.0)  # paint
-    subprocess.run(
-        ["import", "-window", "root", "-crop", f"{w}x{h}+0+0", "+repage", str(out)], check=True
-    )
-    print(f"wrote {out}")
-
-
-def _type(app: Any, text: str) -> None:
-    subprocess.run(["xdotool", "type", "--delay", "5", text], check=True)
-    _wait(app, lambda: False, 0.3)
-
-
-def _key(app: Any, key: str) -> None:
-    subprocess.run(["xdotool", "key", "--clearmodifiers", key], check=True)
-    _wait(app, lambda: False, 0.2)
+def _capture(app: Any, out: Path) -> None:
+    capture(app, out, W, H)
 
 
 def _server(model: Path, home: Path, scripts: list[Any], port: int = 0) -> Any:
@@ -125,7 +85,7 @@ def _shoot(work: Path) -> int:
     win.resize(W, H)
     win.show()
     win.activateWindow()
-    _wait(app, lambda: win.isVisible(), 5)
+    wait(app, lambda: win.isVisible(), 5)
 
     # Connect to a server…, filled in from the keyboard; Test lists the server's models.
     dialog = RemoteDialog(win)
@@ -134,30 +94,30 @@ def _shoot(work: Path) -> int:
     dialog.activateWindow()
     results: list[tuple[bool, str]] = []
     dialog.tested.connect(lambda ok, text: results.append((ok, text)))
-    _wait(app, lambda: dialog.isVisible(), 5)
+    wait(app, lambda: dialog.isVisible(), 5)
     dialog.name.setFocus()
-    _type(app, "desktop")
+    type_text(app, "desktop")
     dialog.url.setFocus()
-    _type(app, server.base_url)
+    type_text(app, server.base_url)
     dialog.test_button.setFocus()
-    _key(app, "space")
-    if not _wait(app, lambda: bool(results), 30):
+    keys(app, "space")
+    if not wait(app, lambda: bool(results), 30):
         raise RuntimeError("Test never answered")
     print("Test said:", results[-1])
     _capture(app, docs / "remote-connect.png")
     dialog.use_button.setFocus()
-    _key(app, "space")
-    _wait(app, lambda: not dialog.isVisible(), 10)
+    keys(app, "space")
+    wait(app, lambda: not dialog.isVisible(), 10)
     if dialog.chosen is None:
         raise RuntimeError("Use this server did not choose: " + dialog.status.text())
     win.models.use_remote(dialog.chosen)
-    _wait(app, lambda: win.engine.ready and not win.engine.busy, 30)
+    wait(app, lambda: win.engine.ready and not win.engine.busy, 30)
 
     # A question, answered through the server, its thinking opened.
     win.composer.focus()
-    _type(app, "Why is the sky blue?")
-    _key(app, "Return")
-    _wait(app, lambda: not win.busy and len(win.chat.widgets) == 2, 60)
+    type_text(app, "Why is the sky blue?")
+    keys(app, "Return")
+    wait(app, lambda: not win.busy and len(win.chat.widgets) == 2, 60)
     answer = win.chat.widgets[-1]
     if answer.thinking is not None:
         answer.thinking.set_expanded(True)
@@ -165,12 +125,12 @@ def _shoot(work: Path) -> int:
 
     # The server goes away mid-reply: what arrived stays, marked, with Try again.
     win.composer.focus()
-    _type(app, "Tell me more, at length.")
-    _key(app, "Return")
-    _wait(app, lambda: bool(win.turns.streaming and win.turns.streaming.data.content), 30)
-    _wait(app, lambda: False, 0.5)
+    type_text(app, "Tell me more, at length.")
+    keys(app, "Return")
+    wait(app, lambda: bool(win.turns.streaming and win.turns.streaming.data.content), 30)
+    wait(app, lambda: False, 0.5)
     server.proc.send_signal(signal.SIGKILL)
-    _wait(app, lambda: not win.busy, 60)
+    wait(app, lambda: not win.busy, 60)
     _capture(app, docs / "remote-lost.png")
     port = server.port
     server.close()
@@ -178,9 +138,9 @@ def _shoot(work: Path) -> int:
     # It comes back (same address): Try again, and the chat goes on.
     server = _server(model, work / "serve-home", [again], port=port)
     win.composer.focus()
-    _type(app, "Are you back?")
-    _key(app, "Return")
-    _wait(app, lambda: not win.busy and win.chat.widgets[-1].data.content != "", 60)
+    type_text(app, "Are you back?")
+    keys(app, "Return")
+    wait(app, lambda: not win.busy and win.chat.widgets[-1].data.content != "", 60)
     print("after the restart:", win.chat.widgets[-1].data.content[:60])
     win.shutdown()
     server.close()

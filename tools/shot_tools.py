@@ -10,18 +10,15 @@ of the app; it is not a test. Needs what tools/screenshots.py needs.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.shotlib import capture, on_virtual_screen, wait  # noqa: E402
+
 W, H = 1280, 860
-DISPLAY = ":96"
 CODE = """import numpy as np
 import matplotlib.pyplot as plt
 
@@ -48,34 +45,11 @@ ANSWER = (
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="hearth-toolshot-"))
-    os.environ.update(HEARTH_HOME=str(work / "home"), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
-    xvfb = subprocess.Popen(
-        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        return _shoot(work)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
-
-
-def _wait(app, cond, seconds: float) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not cond():
-        app.processEvents()
-        time.sleep(0.02)
+    return on_virtual_screen("hearth-toolshot-", W, H, _shoot)
 
 
 def _capture(app, out: Path) -> None:  # type: ignore[no-untyped-def]
-    _wait(app, lambda: False, 1.0)  # paint
-    subprocess.run(
-        ["import", "-window", "root", "-crop", f"{W}x{H}+0+0", "+repage", str(out)], check=True
-    )
-    print(f"wrote {out}")
+    capture(app, out, W, H)
 
 
 def _shoot(work: Path) -> int:
@@ -98,7 +72,7 @@ def _shoot(work: Path) -> int:
     win.resize(W, H)
     win.show()
     win.load_model(LoadOptions(model_path=str(model), n_ctx=8192, n_threads=1))
-    _wait(app, lambda: win.engine.ready, 60)
+    wait(app, lambda: win.engine.ready, 60)
     script_next(win, CALL, ANSWER)
     win.conversations.send("Plot sin(x) from 0 to 2π and tell me where it is 0.5.")
 
@@ -107,16 +81,16 @@ def _shoot(work: Path) -> int:
         c = w.pending_card() if w is not None else None
         return c if c is not None and c.waiting else None
 
-    _wait(app, lambda: card() is not None, 120)
+    wait(app, lambda: card() is not None, 120)
     docs = ROOT / "docs"
     _capture(app, docs / "tool-consent.png")
     pending = card()
     assert pending is not None
     pending.run_button.click()
-    _wait(app, lambda: not win.busy, 120)
+    wait(app, lambda: not win.busy, 120)
     reply = win.chat.widgets[-1]
     reply.cards[0].set_expanded(True)
-    _wait(app, lambda: False, 1.5)
+    wait(app, lambda: False, 1.5)
     win.chat.scroll_to_bottom()
     _capture(app, docs / "tool-plot.png")
     win.shutdown()

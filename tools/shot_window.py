@@ -13,20 +13,23 @@ tools/screenshots.py needs.
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.shotlib import (  # noqa: E402
+    capture,
+    keys,
+    on_virtual_screen,
+    type_text,
+    wait,
+)
+
 W, H = 1400, 900
-DISPLAY = ":95"
 B64 = base64.b64encode(bytes(range(200))).decode()
 URL = "https://example.com/download?token=" + "a1b2c3d4e5" * 12
 LONG_ANSWER = (
@@ -46,47 +49,7 @@ KEYBOARD_REPLY = (
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="hearth-windowshot-"))
-    os.environ.update(HEARTH_HOME=str(work / "home"), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
-    os.environ.pop("QT_SCALE_FACTOR", None)
-    xvfb = subprocess.Popen(
-        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        return _shoot(work)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
-
-
-def _wait(app: Any, cond: Callable[[], bool], seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not cond():
-        app.processEvents()
-        time.sleep(0.02)
-
-
-def _capture(app: Any, out: Path, w: int, h: int) -> None:
-    _wait(app, lambda: False, 1.0)  # paint
-    subprocess.run(
-        ["import", "-window", "root", "-crop", f"{w}x{h}+0+0", "+repage", str(out)], check=True
-    )
-    print(f"wrote {out}")
-
-
-def _keys(app: Any, *keys: str) -> None:
-    """Press keys as a person would (xdotool into the focused window)."""
-    for k in keys:
-        subprocess.run(["xdotool", "key", "--clearmodifiers", k], check=True)
-        _wait(app, lambda: False, 0.15)
-
-
-def _type(app: Any, text: str) -> None:
-    subprocess.run(["xdotool", "type", "--delay", "5", text], check=True)
-    _wait(app, lambda: False, 0.3)
+    return on_virtual_screen("hearth-windowshot-", W, H, _shoot)
 
 
 def _tab_to(app: Any, target: Any, limit: int = 60) -> None:
@@ -96,7 +59,7 @@ def _tab_to(app: Any, target: Any, limit: int = 60) -> None:
     for _ in range(limit):
         if QApplication.focusWidget() is target:
             return
-        _keys(app, "Tab")
+        keys(app, "Tab")
     raise RuntimeError(f"Tab never reached {target}")
 
 
@@ -133,48 +96,48 @@ def _shoot(work: Path) -> int:
     win.show()
     win.activateWindow()
     win.load_model(LoadOptions(model_path=str(model), n_ctx=8192, n_threads=1))
-    _wait(app, lambda: win.engine.ready, 60)
+    wait(app, lambda: win.engine.ready, 60)
     win.conversations.open(cid)
-    _capture(app, docs / "window-1400x900.png", W, H)
+    capture(app, docs / "window-1400x900.png", W, H)
 
     # 800x600: the settings panel open, the sidebar folded away to leave the chat room.
     win.resize(800, 600)
-    _wait(app, lambda: win.width() == 800, 5)
+    wait(app, lambda: win.width() == 800, 5)
     win.composer.focus()
-    _keys(app, "ctrl+comma")
-    _capture(app, docs / "window-800x600-settings.png", 800, 600)
-    _keys(app, "ctrl+comma")
+    keys(app, "ctrl+comma")
+    capture(app, docs / "window-800x600-settings.png", 800, 600)
+    keys(app, "ctrl+comma")
 
     # One chat from the keyboard only, in the dark theme: new chat, type, send, then Tab to the
     # reply's actions.
     win.set_theme("dark")
-    _keys(app, "ctrl+n")
+    keys(app, "ctrl+n")
     script_next(win, KEYBOARD_REPLY)
-    _type(app, "How do I read a large CSV file in Python?")
-    _keys(app, "Return")
-    _wait(app, lambda: not win.busy and len(win.chat.widgets) == 2, 60)
+    type_text(app, "How do I read a large CSV file in Python?")
+    keys(app, "Return")
+    wait(app, lambda: not win.busy and len(win.chat.widgets) == 2, 60)
     reply = win.chat.widgets[-1]
     _tab_to(app, reply.copy_button)
-    _capture(app, docs / "keyboard-focus-dark.png", 800, 600)
-    _keys(app, "Return")  # Copy: "Copied"
+    capture(app, docs / "keyboard-focus-dark.png", 800, 600)
+    keys(app, "Return")  # Copy: "Copied"
     assert reply.thinking is not None
-    _keys(app, "shift+Tab")  # back to the reply's Thinking toggle …
+    keys(app, "shift+Tab")  # back to the reply's Thinking toggle …
     _tab_to(app, reply.thinking.toggle)
-    _keys(app, "space")  # … which opens
-    _capture(app, docs / "keyboard-thinking-dark.png", 800, 600)
+    keys(app, "space")  # … which opens
+    capture(app, docs / "keyboard-thinking-dark.png", 800, 600)
 
     # The ⋯ menu, opened from the keyboard, and Settings → General.
     win.set_theme("light")
     _tab_to(app, win.chrome.menu_button)
 
     def capture_menu() -> None:  # runs inside the open menu's own event loop
-        _capture(app, docs / "window-menu.png", 800, 600)
+        capture(app, docs / "window-menu.png", 800, 600)
         subprocess.run(["xdotool", "key", "Escape"], check=True)
 
     QTimer.singleShot(500, capture_menu)
-    _keys(app, "space")  # returns once the menu has closed
+    keys(app, "space")  # returns once the menu has closed
     win.resize(1000, 700)
-    _wait(app, lambda: win.width() == 1000, 5)
+    wait(app, lambda: win.width() == 1000, 5)
 
     def show_general() -> None:
         from app.ui.settings.dialog import SettingsDialog
@@ -183,7 +146,7 @@ def _shoot(work: Path) -> int:
         dialog.move(0, 0)
         dialog.resize(760, 640)
         dialog.show()
-        _capture(app, docs / "settings-general.png", 760, 640)
+        capture(app, docs / "settings-general.png", 760, 640)
         dialog.close()
 
     show_general()
