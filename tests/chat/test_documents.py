@@ -26,10 +26,10 @@ from app.chat.documents import (
 from app.chat.tools import chat_tools
 from app.engine.client import EngineClient
 from app.engine.options import LoadOptions
-from app.engine.protocol import GenerateRequest
 from app.library import BrowserState, LibraryIndex, resolve_citation, sync_folder
 from app.store import Store, export_json
 from tests.attachments.pdfgen import write_pdf
+from tests.helpers.engine import script_hook, start_client
 
 N_CTX = 4096  # the context the attachments are planned for
 # The engine's: the tiny model's vocabulary is bytes, so a browser page of ~1,000 gpt-oss tokens
@@ -40,23 +40,10 @@ ENGINE_CTX = 32768
 @pytest.fixture(scope="module")
 def engine(long_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     home = tmp_path_factory.mktemp("documents-engine-home")
-    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)})
-    client.start()
+    client = start_client(home)
     client.load(LoadOptions(model_path=str(long_model), n_ctx=ENGINE_CTX, n_threads=1))
     yield client
     client.close()
-
-
-def scripts(*replies: str):  # type: ignore[no-untyped-def]
-    queue = list(replies)
-    sent: list[GenerateRequest] = []
-
-    def hook(request: GenerateRequest) -> None:
-        request.script = queue.pop(0)
-        sent.append(request)
-
-    hook.sent = sent  # type: ignore[attr-defined]
-    return hook
 
 
 def browser_call(function: str, args: dict[str, object], thinking: str = "Let me look.") -> str:
@@ -87,7 +74,7 @@ def test_an_attachment_that_fits_is_read_in_full_and_stored_with_the_message(
     c = store.create_conversation()
     p = plan([a], attachment_budget(N_CTX, history_tokens([])))
     assert p.inline == [a] and not p.warning
-    hook = scripts(final("Flour and butter."))
+    hook = script_hook(final("Flour and butter."))
     turn = chat.prepare_turn(store, c.id, "What do I need?", attachments=[a.ref])
     out = chat.stream_turn(store, engine, turn, before_send=hook)
     assert out.ok and out.content == "Flour and butter."
@@ -112,7 +99,7 @@ def test_a_file_only_message_is_sent_and_names_the_chat(
     a = attach(tmp_path / "todo.txt")
     c = store.create_conversation()
     turn = chat.prepare_turn(store, c.id, "", attachments=[a.ref])
-    out = chat.stream_turn(store, engine, turn, before_send=scripts(final("Noted.")))
+    out = chat.stream_turn(store, engine, turn, before_send=script_hook(final("Noted.")))
     assert out.ok
     assert store.get_conversation(c.id).title == "todo.txt"
     with pytest.raises(chat.turn.InvalidRequestError):
@@ -138,7 +125,7 @@ def test_a_20_mb_pdf_too_long_for_the_context_is_read_through_the_browser(
     tools, problems = chat_tools(c.id, threading.Event(), None, browser=browser)
     assert tools is not None and not problems
 
-    hook = scripts(
+    hook = script_hook(
         browser_call("search", {"query": "where was the treasure buried"}),
         browser_call("open", {"id": 0}, "The first result is the PDF."),
         final("Under the old lighthouse 【1†L2-L3】."),
@@ -200,7 +187,7 @@ def test_library_folders_are_browsed_only_where_the_chat_allows(
     browser = chat_browser(store, c.id, index)
     assert browser is not None and browser.folders == [str(notes)]
     tools, _ = chat_tools(c.id, threading.Event(), None, browser=browser)
-    hook = scripts(
+    hook = script_hook(
         browser_call("search", {"query": "boiler pressure"}),
         final("1.5 bar 【0†L2】."),
     )

@@ -16,6 +16,8 @@ import pytest
 
 from app.store import Store
 from app.tools.python import sandbox
+from tests.helpers.crash import wait_gone
+from tests.helpers.tools import command_lines
 
 pytestmark = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"
@@ -32,28 +34,11 @@ TRIALS = 10
 def sandboxes_of(home: Path) -> list[int]:
     """The sandboxes (bwrap, the kernel's PID namespace) running for this HEARTH_HOME's chats:
     other tests on the machine may have kernels of their own."""
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cmd = (Path("/proc") / pid / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "bwrap" in cmd.split(" ", 1)[0] and str(home) in cmd:
-            out.append(int(pid))
-    return out
-
-
-def _gone(pid: int, timeout: float) -> bool:
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
+    return [
+        pid
+        for pid, cmd in command_lines().items()
+        if "bwrap" in cmd.split(" ", 1)[0] and str(home) in cmd
+    ]
 
 
 @pytest.mark.slow
@@ -100,7 +85,7 @@ def test_sigkill_mid_tool_run_leaves_no_kernel_and_marks_the_call_interrupted(
             app.wait(30)
     # The kernel notices the app is gone and ends, and its sandbox (the PID namespace: the
     # code's own children too) with it.
-    assert all(_gone(pid, 30) for pid in started), sandboxes_of(hearth_home)
+    assert all(wait_gone(pid, 30) for pid in started), sandboxes_of(hearth_home)
     # Reopened, the chat has the user message, the reply up to the call, and the call
     # marked interrupted; nothing is left 'streaming'.
     with Store.open() as store:

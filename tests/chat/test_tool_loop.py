@@ -5,7 +5,6 @@ and the model goes on in the same turn."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,6 +28,7 @@ from app.harmony import Message, PromptSettings
 from app.harmony.model import Tool as HarmonyTool
 from app.store import Store
 from app.tools.base import ToolCall, ToolResult, failure
+from tests.helpers.engine import script_hook, start_client
 
 CALL = (
     "<|channel|>analysis<|message|>I should add {a} and {b}.<|end|>"
@@ -82,24 +82,10 @@ class AddTools:
 @pytest.fixture(scope="module")
 def engine(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     home = tmp_path_factory.mktemp("loop-engine-home")
-    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)})
-    client.start()
+    client = start_client(home)
     client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096, n_threads=1))
     yield client
     client.close()
-
-
-def scripts(*replies: str):  # type: ignore[no-untyped-def]
-    """A before_send hook that gives each request of the turn the next scripted reply."""
-    queue = list(replies)
-    sent: list[GenerateRequest] = []
-
-    def hook(request: GenerateRequest) -> None:
-        request.script = queue.pop(0)
-        sent.append(request)
-
-    hook.sent = sent  # type: ignore[attr-defined]
-    return hook
 
 
 def test_a_call_runs_the_tool_and_the_model_answers_in_the_same_turn(
@@ -109,7 +95,7 @@ def test_a_call_runs_the_tool_and_the_model_answers_in_the_same_turn(
     tools = AddTools()
     seen: list[EngineEvent] = []
     stats: list[tuple[int, int, int]] = []
-    hook = scripts(CALL.format(a=2, b=3), ANSWER.format(n=5))
+    hook = script_hook(CALL.format(a=2, b=3), ANSWER.format(n=5))
 
     def on_event(ev: EngineEvent) -> None:
         seen.append(ev)
@@ -176,7 +162,7 @@ def test_a_refused_call_tells_the_model_and_the_turn_goes_on(
         asked.append(key)
         return False
 
-    hook = scripts(CALL.format(a=1, b=1), ANSWER.format(n="unknown"))
+    hook = script_hook(CALL.format(a=1, b=1), ANSWER.format(n="unknown"))
     turn = chat.prepare_turn(store, c.id, "1 + 1?")
     out = chat.stream_turn(
         store, engine, turn, tools=chat.TurnTools(tools, ask=ask), before_send=hook
@@ -194,7 +180,7 @@ def test_stop_during_a_tool_run_ends_the_turn_with_what_exists(
     c = store.create_conversation()
     tools = AddTools(block=True)
     control = chat.TurnControl()
-    hook = scripts(CALL.format(a=4, b=4), ANSWER.format(n=8))
+    hook = script_hook(CALL.format(a=4, b=4), ANSWER.format(n=8))
     turn = chat.prepare_turn(store, c.id, "4 + 4?")
     stopper = threading.Thread(target=lambda: tools.started.wait(30) and control.stop())
     stopper.start()
@@ -213,7 +199,7 @@ def test_stop_during_a_tool_run_ends_the_turn_with_what_exists(
 def test_the_call_limit_ends_a_turn_that_keeps_calling(store: Store, engine: EngineClient) -> None:
     c = store.create_conversation()
     tools = AddTools()
-    hook = scripts(*[CALL.format(a=i, b=1) for i in range(5)])
+    hook = script_hook(*[CALL.format(a=i, b=1) for i in range(5)])
     turn = chat.prepare_turn(store, c.id, "Count.")
     out = chat.stream_turn(
         store, engine, turn, tools=chat.TurnTools(tools, max_calls=2), before_send=hook
@@ -229,7 +215,7 @@ def test_the_call_limit_ends_a_turn_that_keeps_calling(store: Store, engine: Eng
 def test_a_tool_that_raises_is_a_result_not_a_crash(engine: EngineClient) -> None:
     tools = AddTools()
     broken = CALL.format(a=0, b=0).replace('{"a": 0, "b": 0}', "boom")
-    hook = scripts(broken, ANSWER.format(n="?"))
+    hook = script_hook(broken, ANSWER.format(n="?"))
     request = GenerateRequest(messages=[Message("user", "break it")])
     out = chat.run_unsaved(engine, request, tools=chat.TurnTools(tools), before_send=hook)
     assert out.status == "done" and out.content == "The sum is ?."

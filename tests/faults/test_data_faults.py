@@ -4,7 +4,6 @@ nothing lost (through app.chat, the store, the CLI and the real window)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from app.chat import run_turn
 from app.engine.client import EngineClient
 from app.engine.options import LoadOptions, SamplingOptions
 from app.store import DiskFullError, Store
+from tests.helpers.engine import start_client
 from tests.helpers.privileges import run_unprivileged
 
 SMALL_CTX = 512
@@ -26,8 +26,7 @@ def small_engine(
     tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EngineClient]:
     home = tmp_path_factory.mktemp("small-engine")
-    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)})
-    client.start()
+    client = start_client(home)
     client.load(LoadOptions(model_path=str(tiny_model), n_ctx=SMALL_CTX, n_threads=1))
     yield client
     client.close()

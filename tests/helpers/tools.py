@@ -112,9 +112,9 @@ def make_chat(home: Path) -> int:
             os.environ["HEARTH_HOME"] = old
 
 
-def kernel_processes() -> list[str]:
-    """Command lines of python-tool kernels alive on this machine (launcher or bwrap)."""
-    out = []
+def command_lines() -> dict[int, str]:
+    """Every process on this machine: its pid and command line (arguments joined by spaces)."""
+    out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -122,6 +122,14 @@ def kernel_processes() -> list[str]:
             cmd = (Path("/proc") / pid / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "app.tools.python.launcher" in cmd or "python-kernel" in cmd:
-            out.append(f"{pid}: {cmd[:100]}")
+        out[int(pid)] = cmd
     return out
+
+
+def kernel_processes() -> list[str]:
+    """Command lines of python-tool kernels alive on this machine (launcher or bwrap)."""
+    return [
+        f"{pid}: {cmd[:100]}"
+        for pid, cmd in command_lines().items()
+        if "app.tools.python.launcher" in cmd or "python-kernel" in cmd
+    ]

@@ -3,7 +3,6 @@ that only ever stops the request it belongs to."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +16,14 @@ from app.engine.options import LoadOptions, SamplingOptions
 from app.engine.protocol import GenerateRequest
 from app.engine.queue import QueuedEngine, QueueState
 from app.harmony import Message
+from tests.helpers.engine import start_client
 from tests.helpers.serve import reply
 
 
 @pytest.fixture(scope="module")
 def engine(long_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     home = tmp_path_factory.mktemp("queue-home")
-    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)})
-    client.start()
+    client = start_client(home)
     client.load(LoadOptions(model_path=str(long_model), n_ctx=32768, n_threads=1))
     yield client
     client.close()

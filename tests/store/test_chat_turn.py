@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from app.engine.options import LoadOptions, SamplingOptions
 from app.harmony import Message
 from app.store import DiskFullError, InvalidRequestError, Store
 from app.store import Message as StoredMessage
+from tests.helpers.engine import start_client
 
 REPLY = (
     "<|channel|>analysis<|message|>Think.<|end|>"
@@ -27,8 +27,7 @@ GREEDY_LONG = SamplingOptions(temperature=0.0, max_tokens=3000)  # the tiny mode
 @pytest.fixture(scope="module")
 def engine(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     home = tmp_path_factory.mktemp("chat-engine-home")
-    client = EngineClient(env={**os.environ, "HEARTH_HOME": str(home)})
-    client.start()
+    client = start_client(home)
     client.load(LoadOptions(model_path=str(tiny_model), n_ctx=4096))
     yield client
     client.close()

@@ -17,7 +17,7 @@ from app.tools.base import ToolCall, ToolContext, ToolResult
 from app.tools.python import sandbox
 from app.tools.python.tool import KernelPool, PythonTool
 from app.tools.settings import PythonSettings
-from tests.helpers.tools import kernel_processes
+from tests.helpers.tools import command_lines, kernel_processes
 
 pytestmark = pytest.mark.skipif(
     not sandbox.probe().available, reason=f"no sandbox here: {sandbox.probe().message}"
@@ -185,17 +185,8 @@ def test_stop_kills_the_run_and_its_children(pool: KernelPool, tmp_path: Path) -
     assert not _sleepers()
 
 
-def _sleepers() -> list[str]:
-    out = []
-    for pid in Path("/proc").iterdir():
-        if pid.name.isdigit():
-            try:
-                cmd = (pid / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd[:2] == [b"sleep", b"300"]:
-                out.append(pid.name)
-    return out
+def _sleepers() -> list[int]:
+    return [pid for pid, cmd in command_lines().items() if cmd.startswith("sleep 300 ")]
 
 
 def test_the_description_tells_the_model_what_is_true(tool: PythonTool) -> None:

@@ -5,7 +5,6 @@ a streaming answer shows its formulas as soon as they are typeset."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,15 +65,6 @@ NOT_MATHS = [
     r"An escaped \$5 and \$6 in text.",
     "    $indented$ is code: $a$ and $b$",
 ]
-
-
-@pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MathRenderer]:
-    """A renderer with empty caches (the app's one is shared by the whole test session)."""
-    r = MathRenderer(tmp_path / "maths")
-    monkeypatch.setattr(math_render, "_renderer", r)
-    yield r
-    r.shutdown()
 
 
 def _images(html: str) -> int:

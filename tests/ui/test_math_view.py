@@ -5,25 +5,12 @@ busy by a gate so the order is certain); the window starts the typesetter when i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from app.ui import math_render
 from app.ui.markdown_view import MarkdownView
 from app.ui.math_render import MathImage, MathRenderer
 from app.ui.theme import LIGHT
 
 QUADRATIC = "The roots are $$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$$ when $a \\ne 0$."
-
-
-@pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MathRenderer]:
-    r = MathRenderer(tmp_path / "maths")
-    monkeypatch.setattr(math_render, "_renderer", r)
-    yield r
-    r.shutdown()
 
 
 def _html(view: MarkdownView) -> str:
