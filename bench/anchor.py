@@ -203,21 +203,15 @@ def anchor(ctx: Context, model: Path, exe: Path, threads: int) -> list[Result]:
         "llama_cpp_python": llama_version(),
     }
     sfx = f" ({model.stem}, {threads} threads)"
+
+    def speed(name: str, key: str) -> Result:
+        """One side's tokens per second over the rounds."""
+        values = [r[key] for r in rows]
+        return Result(BENCH, name + sfx, median(values), "tok/s", spread=spread(values))
+
     return [
-        Result(
-            BENCH,
-            f"llama-bench pp{N_PROMPT} tok/s{sfx}",
-            median([r["llama_bench_pp"] for r in rows]),
-            "tok/s",
-            spread=spread([r["llama_bench_pp"] for r in rows]),
-        ),
-        Result(
-            BENCH,
-            f"Hearth prompt tok/s{sfx}",
-            median([r["hearth_pp"] for r in rows]),
-            "tok/s",
-            spread=spread([r["hearth_pp"] for r in rows]),
-        ),
+        speed(f"llama-bench pp{N_PROMPT} tok/s", "llama_bench_pp"),
+        speed("Hearth prompt tok/s", "hearth_pp"),
         Result(
             BENCH,
             f"Hearth prompt / llama-bench pp{N_PROMPT}",
@@ -227,20 +221,8 @@ def anchor(ctx: Context, model: Path, exe: Path, threads: int) -> list[Result]:
             detail,
             spread(pp),
         ),
-        Result(
-            BENCH,
-            f"llama-bench tg{N_GEN} tok/s{sfx}",
-            median([r["llama_bench_tg"] for r in rows]),
-            "tok/s",
-            spread=spread([r["llama_bench_tg"] for r in rows]),
-        ),
-        Result(
-            BENCH,
-            f"Hearth generation tok/s{sfx}",
-            median([r["hearth_tg"] for r in rows]),
-            "tok/s",
-            spread=spread([r["hearth_tg"] for r in rows]),
-        ),
+        speed(f"llama-bench tg{N_GEN} tok/s", "llama_bench_tg"),
+        speed("Hearth generation tok/s", "hearth_tg"),
         Result(
             BENCH,
             f"Hearth generation / llama-bench tg{N_GEN}",

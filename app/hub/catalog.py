@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app.hub import fmt
 from app.hub.download import DownloadRequest
 from app.hub.hardware import Hardware
+from app.hub.hfcache import repo_of
 from app.hub.hubapi import HubClient
 from app.hub.planner import LoadPlan, estimate, plan
 from app.hub.shape import GPT_OSS_20B, GPT_OSS_120B, SPLIT_RE, ModelShape
@@ -284,11 +285,5 @@ def title_for(path: str | Path) -> str | None:
     entry = entry_with_file(p.name, CATALOG)
     if entry is None:
         return None
-    cache_repos = [  # the HF cache's models--OWNER--NAME folder
-        part.removeprefix("models--").replace("--", "/", 1)
-        for part in p.parts
-        if part.startswith("models--")
-    ]
-    if cache_repos and cache_repos[-1] != entry.repo_id:
-        return None
-    return entry.title
+    repo = repo_of(p)
+    return entry.title if repo in (None, entry.repo_id) else None

@@ -94,6 +94,12 @@ def repo_folder(cache: Path, repo_id: str) -> Path:
     return cache / ("models--" + check_repo_id(repo_id).replace("/", "--"))
 
 
+def repo_of(path: Path) -> str | None:
+    """The repository whose cache folder (``repo_folder``) holds ``path``, or None outside one."""
+    folders = [part for part in path.parts if part.startswith("models--")]
+    return folders[-1].removeprefix("models--").replace("--", "/", 1) if folders else None
+
+
 def blob_path(cache: Path, repo_id: str, sha256: str) -> Path:
     return repo_folder(cache, repo_id) / "blobs" / check_sha256(sha256)
 

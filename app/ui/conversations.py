@@ -303,10 +303,8 @@ class ConversationActions(QObject):
         if win.conversation_id is None or win.store is None:
             self.pending_settings.update(values)
             return
-        try:
-            win.store.update_settings(win.conversation_id, values)
-        except StoreError as exc:
-            win.show_store_error(exc)
+        cid = win.conversation_id
+        self.write(lambda store: store.update_settings(cid, values))
 
 
 def _tool_mode(key: str, conversation_id: int | None) -> str:
