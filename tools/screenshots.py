@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.shotlib import on_virtual_screen  # noqa: E402
+
 W, H = 1280, 820
-DISPLAY = ":97"
 
 
 def _run(cmd: list[str], env: dict[str, str], check: bool = True) -> str:
@@ -74,7 +75,7 @@ def shoot(theme: str, out: Path, model: Path) -> None:
     from tools.demo_store import build
 
     home = Path(tempfile.mkdtemp(prefix="hearth-shot-"))
-    env = dict(os.environ, HEARTH_HOME=str(home), DISPLAY=DISPLAY, QT_QPA_PLATFORM="xcb")
+    env = dict(os.environ, HEARTH_HOME=str(home), QT_QPA_PLATFORM="xcb")  # on_virtual_screen's
     env.pop("QT_SCALE_FACTOR", None)
     os.environ["HEARTH_HOME"] = str(home)
     with Store.open() as store:
@@ -113,27 +114,20 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is missing: install xvfb, xdotool and imagemagick.", file=sys.stderr)
             return 1
+    return on_virtual_screen("hearth-shots-", W, H, _shoot_themes)
+
+
+def _shoot_themes(work: Path) -> int:
     from tests.helpers.tinymodel import write_tiny_gptoss
 
-    work = Path(tempfile.mkdtemp(prefix="hearth-shots-"))
     model = write_tiny_gptoss(work / "gpt-oss-tiny.gguf")
-    xvfb = subprocess.Popen(
-        ["Xvfb", DISPLAY, "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(1)
-        docs = ROOT / "docs"
-        docs.mkdir(exist_ok=True)
-        for theme in ("light", "dark"):
-            target = docs / f"screenshot-{theme}.png"
-            shoot(theme, target, model)
-            print(f"wrote {target}")
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    for theme in ("light", "dark"):
+        target = docs / f"screenshot-{theme}.png"
+        shoot(theme, target, model)
+        print(f"wrote {target}")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

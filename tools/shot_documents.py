@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.shotlib import capture, on_virtual_screen, wait  # noqa: E402
+from tools.shotlib import capture, on_virtual_screen, open_window, wait  # noqa: E402
 
 W, H = 1280, 860
 
@@ -156,13 +156,10 @@ def _type(app: Any, widget: Any, text: str) -> None:
 
 
 def _try(work: Path) -> int:
-    from PySide6.QtWidgets import QApplication
 
     from app.engine.options import LoadOptions
     from app.ui.markdown_view import RichLabel
-    from app.ui.prefs import UiPrefs
     from app.ui.settings.dialog import SettingsDialog
-    from app.ui.window import MainWindow
     from tests.attachments.pdfgen import write_pdf
     from tests.helpers.gui import script_next
     from tests.helpers.tinymodel import write_tiny_gptoss
@@ -176,11 +173,7 @@ def _try(work: Path) -> int:
         (notes / rel).write_text(text)
     model = write_tiny_gptoss(work / "gpt-oss-tiny.gguf", context_length=65536)
 
-    app = QApplication([])
-    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
-    win.move(0, 0)
-    win.resize(W, H)
-    win.show()
+    app, win = open_window(W, H)
     win.load_model(LoadOptions(model_path=str(model), n_ctx=16384, n_threads=1))
     wait(app, lambda: win.engine.ready, 90)
 

@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.shotlib import capture, keys, on_virtual_screen, type_text, wait  # noqa: E402
+from tools.shotlib import capture, keys, on_virtual_screen, open_window, type_text, wait  # noqa: E402
 
 W, H = 1280, 860
 THINK = (
@@ -63,11 +63,8 @@ def _server(model: Path, home: Path, scripts: list[Any], port: int = 0) -> Any:
 
 
 def _shoot(work: Path) -> int:
-    from PySide6.QtWidgets import QApplication
 
-    from app.ui.prefs import UiPrefs
     from app.ui.remote_dialog import RemoteDialog
-    from app.ui.window import MainWindow
     from tests.helpers.tinymodel import write_tiny_gptoss
 
     docs = ROOT / "docs"
@@ -79,12 +76,7 @@ def _shoot(work: Path) -> int:
     long_reply = f"<|channel|>final<|message|>{LONG}<|return|>"
     again = "<|channel|>final<|message|>Back again: the chat is all here.<|return|>"
     server = _server(model, work / "serve-home", [reply, long_reply])
-    app = QApplication([])
-    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
-    win.move(0, 0)
-    win.resize(W, H)
-    win.show()
-    win.activateWindow()
+    app, win = open_window(W, H)
     wait(app, lambda: win.isVisible(), 5)
 
     # Connect to a server…, filled in from the keyboard; Test lists the server's models.

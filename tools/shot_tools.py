@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.shotlib import capture, on_virtual_screen, wait  # noqa: E402
+from tools.shotlib import capture, on_virtual_screen, open_window, wait  # noqa: E402
 
 W, H = 1280, 860
 CODE = """import numpy as np
@@ -53,12 +53,9 @@ def _capture(app, out: Path) -> None:  # type: ignore[no-untyped-def]
 
 
 def _shoot(work: Path) -> int:
-    from PySide6.QtWidgets import QApplication
 
     from app.engine.options import LoadOptions
     from app.tools.settings import ToolSettings
-    from app.ui.prefs import UiPrefs
-    from app.ui.window import MainWindow
     from tests.helpers.gui import script_next
     from tests.helpers.tinymodel import write_tiny_gptoss
 
@@ -66,11 +63,7 @@ def _shoot(work: Path) -> int:
     settings.python.mode = "ask"
     settings.save()
     model = write_tiny_gptoss(work / "gpt-oss-tiny.gguf")
-    app = QApplication([])
-    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
-    win.move(0, 0)
-    win.resize(W, H)
-    win.show()
+    app, win = open_window(W, H)
     win.load_model(LoadOptions(model_path=str(model), n_ctx=8192, n_threads=1))
     wait(app, lambda: win.engine.ready, 60)
     script_next(win, CALL, ANSWER)

@@ -25,6 +25,7 @@ from tools.shotlib import (  # noqa: E402
     capture,
     keys,
     on_virtual_screen,
+    open_window,
     type_text,
     wait,
 )
@@ -65,12 +66,9 @@ def _tab_to(app: Any, target: Any, limit: int = 60) -> None:
 
 def _shoot(work: Path) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from app.engine.options import LoadOptions
     from app.store import Store
-    from app.ui.prefs import UiPrefs
-    from app.ui.window import MainWindow
     from tests.helpers.gui import script_next
     from tests.helpers.tinymodel import write_tiny_gptoss
 
@@ -89,12 +87,7 @@ def _shoot(work: Path) -> int:
             stats={"generated_tokens": 412, "generation_tps": 2045.5, "ttft_s": 0.02},
         )
         cid = c.id
-    app = QApplication([])
-    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
-    win.move(0, 0)
-    win.resize(W, H)
-    win.show()
-    win.activateWindow()
+    app, win = open_window(W, H)
     win.load_model(LoadOptions(model_path=str(model), n_ctx=8192, n_threads=1))
     wait(app, lambda: win.engine.ready, 60)
     win.conversations.open(cid)

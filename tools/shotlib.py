@@ -70,3 +70,20 @@ def keys(app: Any, *names: str) -> None:
 def type_text(app: Any, text: str, delay_ms: int = 5) -> None:
     subprocess.run(["xdotool", "type", "--delay", str(delay_ms), text], check=True)
     wait(app, lambda: False, 0.3)
+
+
+def open_window(width: int, height: int) -> tuple[Any, Any]:
+    """The app (QApplication) and its real main window, light theme, shown at the screen's
+    top-left corner and ``width`` x ``height``, no model loaded yet."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.prefs import UiPrefs
+    from app.ui.window import MainWindow
+
+    app = QApplication([])
+    win = MainWindow(load_engine=False, first_run=False, prefs=UiPrefs(theme="light"))
+    win.move(0, 0)
+    win.resize(width, height)
+    win.show()
+    win.activateWindow()
+    return app, win
